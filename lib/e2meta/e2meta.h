@@ -1,0 +1,60 @@
+/*
+ * e2meta.h --- marks the metadata blocks of an open ext2/3/4 filesystem and
+ * visits them in ascending order.
+ *
+ * Knows nothing of qcow or of output formats.  The caller opens the
+ * filesystem (ext2fs_open2) and allocates the map with
+ * ext2fs_allocate_block_bitmap(), so on bigalloc filesystems whole clusters
+ * are marked, as e2image does.
+ *
+ * Marked, as e2image 1.47 marks them: the primary superblock and group
+ * descriptors, the reserved GDT blocks, the MMP block, per group the block
+ * and inode bitmaps unless uninitialised and the used part of the inode
+ * table; for every inode in use its xattr block, every block of directories,
+ * slow symlinks, the journal, quota inodes and the orphan file, and the
+ * mapping blocks (extent tree, indirect) of all other inodes; with all_data
+ * every block of every inode.  Block 0 of a 1 KiB-block filesystem (the boot
+ * block, before s_first_data_block) is marked too, unlike e2image.
+ *
+ * Errors are errcode_t from libext2fs or e2q_err.h; nothing is printed.
+ */
+#ifndef E2Q_E2META_H
+#define E2Q_E2META_H
+
+#include <ext2fs/ext2fs.h>
+
+struct e2q_meta_options {
+	int all_data;			/* mark file data too (-a) */
+	int whole_inode_tables;		/* ignore itable_unused / INODE_UNINIT */
+	/* called once per problem found on a damaged filesystem; may be NULL */
+	void (*problem)(void *priv, errcode_t code, ext2_ino_t ino,
+			dgrp_t group);
+	void *priv;
+};
+
+struct e2q_meta_stats {
+	blk64_t marked_blocks;		/* blocks set in the map */
+	ext2_ino_t inodes_in_use;	/* inodes with links that were walked */
+	unsigned int problems;		/* calls made to options->problem */
+};
+
+errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
+			ext2fs_block_bitmap map, struct e2q_meta_stats *stats);
+
+/* Called for each maximal run of marked blocks, at most max_run long. */
+typedef errcode_t (*e2q_meta_run_fn)(blk64_t first, blk64_t count, void *priv);
+errcode_t e2q_meta_for_each_run(ext2_filsys fs, ext2fs_block_bitmap map,
+				blk64_t max_run, e2q_meta_run_fn fn,
+				void *priv);
+
+/*
+ * Reads the marked blocks in runs of up to buf_blocks blocks, one read per
+ * run, and hands each run's bytes to fn.
+ */
+typedef errcode_t (*e2q_meta_data_fn)(blk64_t first, blk64_t count,
+				      const void *data, void *priv);
+errcode_t e2q_meta_read_runs(ext2_filsys fs, ext2fs_block_bitmap map,
+			     blk64_t buf_blocks, e2q_meta_data_fn fn,
+			     void *priv);
+
+#endif /* E2Q_E2META_H */

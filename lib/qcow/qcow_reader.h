@@ -1,0 +1,57 @@
+/*
+ * qcow_reader.h --- reads qcow2 (v2, v3) and legacy qcow (v1) images, strictly.
+ *
+ * Knows nothing of ext2.  Image bytes are hostile: every offset is bounds
+ * checked against the file, every table is validated before use, and memory
+ * is bounded by the size of the image file, never by a field inside it.
+ *
+ * Ownership: e2q_qcow_open() takes a readable descriptor it does not own
+ * (the caller closes it after e2q_qcow_close()).  On failure it returns an
+ * E2Q_ET_* code (or an errno value) and, when `problem` is not NULL, fills
+ * it with the structure at fault and its byte offset in the file, so that
+ * the program can say "FILE: L2 table at offset N: reserved bits set".
+ */
+#ifndef E2Q_QCOW_READER_H
+#define E2Q_QCOW_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <et/com_err.h>
+
+#include "support/raw_output.h"
+
+typedef struct e2q_qcow_image e2q_qcow_image;
+
+struct e2q_qcow_problem {
+	const char *structure;	/* "header", "L1 table", "L2 table", ... */
+	uint64_t offset;	/* byte offset of that structure in the file */
+};
+
+struct e2q_qcow_open_params {
+	const char *snapshot;	/* id or name; NULL: the active state */
+	int flags;		/* reserved, 0 */
+};
+
+/* Returns 1 when the first bytes of fd carry the qcow magic, 0 otherwise. */
+int e2q_qcow_probe(int fd);
+
+errcode_t e2q_qcow_open(int fd, const struct e2q_qcow_open_params *params,
+			e2q_qcow_image **ret, struct e2q_qcow_problem *problem);
+void e2q_qcow_close(e2q_qcow_image *img);
+
+uint64_t e2q_qcow_virtual_size(const e2q_qcow_image *img);
+unsigned int e2q_qcow_cluster_size(const e2q_qcow_image *img);
+unsigned int e2q_qcow_version(const e2q_qcow_image *img);
+
+/* Reads guest bytes [offset, offset + len); unallocated areas read as zeros. */
+errcode_t e2q_qcow_pread(e2q_qcow_image *img, void *buf, size_t len,
+			 uint64_t offset, struct e2q_qcow_problem *problem);
+
+/*
+ * Writes the whole virtual disk to `out`: allocated clusters in large
+ * batches, zero and unallocated clusters as holes.
+ */
+errcode_t e2q_qcow_convert_to_raw(e2q_qcow_image *img, e2q_raw_output *out,
+				  struct e2q_qcow_problem *problem);
+
+#endif /* E2Q_QCOW_READER_H */

@@ -1,0 +1,69 @@
+/*
+ * e2qcow.h --- what the e2qcow program's parts share: the parsed command
+ * line, the exit codes, and one entry point per mode.
+ *
+ * misc/ is the only place that talks to the user.  Each mode lives in its own
+ * file (mode_*.c), takes the parsed options and returns an exit code; it
+ * prints its own one-line errors through com_err() with _() messages.
+ */
+#ifndef E2Q_E2QCOW_H
+#define E2Q_E2QCOW_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <et/com_err.h>
+
+/* Exit codes: documented in --help, the README and the man page. */
+#define E2Q_EXIT_OK		0	/* done */
+#define E2Q_EXIT_USAGE		1	/* bad command line */
+#define E2Q_EXIT_SOURCE		2	/* source missing, unreadable, not ext2, corrupt image */
+#define E2Q_EXIT_OUTPUT		3	/* output could not be written (nothing left behind) */
+#define E2Q_EXIT_REFUSED	4	/* refused: mounted read-write, output is the source */
+#define E2Q_EXIT_DAMAGED	5	/* image written, but the filesystem is damaged */
+#define E2Q_EXIT_MISMATCH	6	/* --verify found differences */
+#define E2Q_EXIT_INTERNAL	8	/* out of memory, internal error */
+
+enum e2q_mode {
+	E2Q_MODE_NORMAL = 0,	/* .e2i image (neither -r nor -Q) */
+	E2Q_MODE_QCOW2,		/* -Q */
+	E2Q_MODE_RAW,		/* -r */
+	E2Q_MODE_INSTALL,	/* -I */
+	E2Q_MODE_INFO,		/* --info */
+	E2Q_MODE_CHECK,		/* --check */
+	E2Q_MODE_VERIFY,	/* --verify */
+};
+
+struct e2q_options {
+	enum e2q_mode mode;
+	const char *source;		/* device, filesystem image or qcow image */
+	const char *dest;		/* output path, "-" for stdout; may be NULL */
+	int all_data;			/* -a */
+	int force;			/* -f */
+	int progress;			/* -p */
+	int dry_run;			/* -n */
+	int check_existing;		/* -c (with -ra) */
+	int assume_yes;			/* -y */
+	int scramble;			/* -s */
+	int keep_xattrs;		/* --keep-xattrs */
+	const char *scramble_map;	/* --scramble-map FILE */
+	unsigned long long superblock;	/* -b */
+	unsigned int blocksize;		/* -B */
+	uint64_t src_offset;		/* -o */
+	uint64_t dst_offset;		/* -O */
+	int src_offset_set, dst_offset_set;
+	const char *compression;	/* -z TYPE[:LEVEL] */
+	unsigned int jobs;		/* -j */
+	const char *snapshot;		/* -l */
+};
+
+/* options.c */
+int e2q_parse_options(int argc, char **argv, struct e2q_options *opts);
+void e2q_usage(FILE *f);
+
+extern const char *e2q_program_name;
+
+/* modes, one file each */
+int e2q_mode_export(const struct e2q_options *opts);		/* mode_export.c: -Q, -r from ext2 */
+int e2q_mode_convert(const struct e2q_options *opts);		/* mode_convert.c: -r from qcow */
+
+#endif /* E2Q_E2QCOW_H */
