@@ -57,6 +57,7 @@ struct e2q_options {
 };
 
 /* options.c */
+/* Returns -1 to run, or the exit code to stop with (after --help, errors). */
 int e2q_parse_options(int argc, char **argv, struct e2q_options *opts);
 void e2q_usage(FILE *f);
 
@@ -65,5 +66,6 @@ extern const char *e2q_program_name;
 /* modes, one file each */
 int e2q_mode_export(const struct e2q_options *opts);		/* mode_export.c: -Q, -r from ext2 */
 int e2q_mode_convert(const struct e2q_options *opts);		/* mode_convert.c: -r from qcow */
+int e2q_source_is_qcow(const char *path);			/* mode_convert.c */
 
 #endif /* E2Q_E2QCOW_H */

@@ -1,0 +1,224 @@
+/*
+ * raw_output.c --- a raw disk image written front to back, with holes.
+ *
+ * Data is gathered in a staging buffer covering one contiguous output range
+ * and written with one pwrite() (or write() for streams) when the range
+ * breaks or the buffer fills.  Holes cost nothing on a seekable output; on a
+ * stream they are written from a shared zero buffer in large chunks.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2q_err.h"
+#include "support/raw_output.h"
+
+#define STAGING_BYTES	(4U << 20)
+#define ZERO_CHUNK	(1U << 20)
+
+struct e2q_raw_output {
+	int fd;
+	int flags;
+	uint64_t dst_offset;	/* where byte 0 of the image goes */
+	uint64_t size;		/* image size in bytes */
+	unsigned int block_size;
+	uint64_t next;		/* lowest image offset still writable */
+	uint64_t stage_start;	/* image offset of staging[0] */
+	size_t stage_len;
+	unsigned char *staging;
+	uint64_t written;	/* data bytes written (holes excluded) */
+};
+
+static const unsigned char zero_chunk[ZERO_CHUNK];
+
+errcode_t e2q_raw_output_new(int fd, uint64_t dst_offset, uint64_t size,
+			     unsigned int block_size, int flags,
+			     e2q_raw_output **ret)
+{
+	e2q_raw_output *out;
+
+	if (block_size == 0 || block_size > ZERO_CHUNK ||
+	    dst_offset + size < dst_offset)
+		return E2Q_ET_RANGE;
+	out = calloc(1, sizeof(*out));
+	if (!out)
+		return ENOMEM;
+	out->staging = malloc(STAGING_BYTES);
+	if (!out->staging) {
+		free(out);
+		return ENOMEM;
+	}
+	out->fd = fd;
+	out->flags = flags;
+	out->dst_offset = dst_offset;
+	out->size = size;
+	out->block_size = block_size;
+	*ret = out;
+	return 0;
+}
+
+static errcode_t write_all_at(e2q_raw_output *out, const void *buf,
+			      size_t len, uint64_t offset)
+{
+	const unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n;
+
+		if (out->flags & E2Q_RAW_STREAM)
+			n = write(out->fd, p, len);
+		else
+			n = pwrite(out->fd, p, len,
+				   (off_t) (out->dst_offset + offset));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (n == 0)
+			return E2Q_ET_SHORT_WRITE;
+		p += n;
+		len -= (size_t) n;
+		offset += (uint64_t) n;
+	}
+	return 0;
+}
+
+static errcode_t flush_staging(e2q_raw_output *out)
+{
+	errcode_t err;
+
+	if (out->stage_len == 0)
+		return 0;
+	err = write_all_at(out, out->staging, out->stage_len, out->stage_start);
+	if (err)
+		return err;
+	out->written += out->stage_len;
+	out->stage_len = 0;
+	return 0;
+}
+
+/* On a stream, holes up to `offset` are written out as zeros. */
+static errcode_t fill_stream_gap(e2q_raw_output *out, uint64_t offset)
+{
+	errcode_t err;
+
+	while (out->next < offset) {
+		uint64_t gap = offset - out->next;
+		size_t n = gap > ZERO_CHUNK ? ZERO_CHUNK : (size_t) gap;
+
+		err = write_all_at(out, zero_chunk, n, out->next);
+		if (err)
+			return err;
+		out->next += n;
+	}
+	return 0;
+}
+
+static errcode_t stage_bytes(e2q_raw_output *out, uint64_t offset,
+			     const unsigned char *data, size_t len)
+{
+	errcode_t err;
+
+	if (out->stage_len &&
+	    (out->stage_start + out->stage_len != offset ||
+	     out->stage_len + len > STAGING_BYTES)) {
+		err = flush_staging(out);
+		if (err)
+			return err;
+	}
+	if (out->flags & E2Q_RAW_STREAM) {
+		err = fill_stream_gap(out, offset);
+		if (err)
+			return err;
+	}
+	if (len >= STAGING_BYTES) {
+		err = write_all_at(out, data, len, offset);
+		if (!err)
+			out->written += len;
+		out->next = offset + len;
+		return err;
+	}
+	if (out->stage_len == 0)
+		out->stage_start = offset;
+	memcpy(out->staging + out->stage_len, data, len);
+	out->stage_len += len;
+	out->next = offset + len;
+	return 0;
+}
+
+static int is_zero(const unsigned char *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+errcode_t e2q_raw_output_write(e2q_raw_output *out, uint64_t offset,
+			       const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t done = 0;
+	errcode_t err;
+
+	if (offset < out->next || offset > out->size ||
+	    len > out->size - offset)
+		return E2Q_ET_RANGE;
+	if (out->flags & E2Q_RAW_KEEP_ZEROS)
+		return stage_bytes(out, offset, p, len);
+	while (done < len) {
+		size_t run = 0, bs = out->block_size;
+
+		/* gather a run of non-zero blocks, then skip zero ones */
+		while (done + run < len) {
+			size_t n = len - done - run < bs ? len - done - run : bs;
+
+			if (is_zero(p + done + run, n))
+				break;
+			run += n;
+		}
+		if (run) {
+			err = stage_bytes(out, offset + done, p + done, run);
+			if (err)
+				return err;
+			done += run;
+		}
+		while (done < len) {
+			size_t n = len - done < bs ? len - done : bs;
+
+			if (!is_zero(p + done, n))
+				break;
+			done += n;
+		}
+	}
+	return 0;
+}
+
+errcode_t e2q_raw_output_finish(e2q_raw_output *out)
+{
+	errcode_t err = flush_staging(out);
+
+	if (err)
+		return err;
+	if (out->flags & E2Q_RAW_STREAM)
+		return fill_stream_gap(out, out->size);
+	if (out->flags & E2Q_RAW_KEEP_ZEROS)
+		return 0;
+	if (ftruncate(out->fd, (off_t) (out->dst_offset + out->size)) < 0)
+		return errno;
+	return 0;
+}
+
+uint64_t e2q_raw_output_bytes_written(const e2q_raw_output *out)
+{
+	return out->written;
+}
+
+void e2q_raw_output_free(e2q_raw_output *out)
+{
+	if (!out)
+		return;
+	free(out->staging);
+	free(out);
+}

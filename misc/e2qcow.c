@@ -1,0 +1,52 @@
+/*
+ * e2qcow.c --- main(): set up, parse the command line, run one mode.
+ *
+ * Copyright 2026 the e2qcow developers.
+ * This file may be redistributed under the terms of the GNU General Public
+ * License, version 2.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <ext2fs/ext2fs.h>
+
+#include "nls-enable.h"
+#include "e2q_err.h"
+#include "misc/e2qcow.h"
+
+const char *e2q_program_name = "e2qcow";
+
+static int run_mode(const struct e2q_options *o)
+{
+	int qcow_source = e2q_source_is_qcow(o->source);
+
+	if (o->mode == E2Q_MODE_RAW && qcow_source)
+		return e2q_mode_convert(o);
+	if (qcow_source) {
+		com_err(e2q_program_name, 0,
+			_("%s is a qcow image, not a filesystem; convert it "
+			  "with -r first"), o->source);
+		return E2Q_EXIT_SOURCE;
+	}
+	return e2q_mode_export(o);
+}
+
+int main(int argc, char **argv)
+{
+	struct e2q_options opts;
+	int rc;
+
+#ifdef ENABLE_NLS
+	e2q_nls_init();
+#endif
+	add_error_table(&et_ext2_error_table);
+	add_error_table(&et_e2q_error_table);
+	rc = e2q_parse_options(argc, argv, &opts);
+	if (rc < 0)
+		rc = run_mode(&opts);
+	remove_error_table(&et_e2q_error_table);
+	remove_error_table(&et_ext2_error_table);
+	return rc;
+}

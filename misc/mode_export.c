@@ -1,0 +1,293 @@
+/*
+ * mode_export.c --- -Q and -r from an ext2/3/4 filesystem: mark the
+ * metadata blocks, read them in large runs, write them as qcow2 or raw.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <ext2fs/ext2fs.h>
+
+#include "nls-enable.h"
+#include "e2q_err.h"
+#include "e2meta/e2meta.h"
+#include "qcow/qcow_writer.h"
+#include "support/raw_output.h"
+#include "misc/e2qcow.h"
+#include "misc/output_file.h"
+#include "misc/progress.h"
+
+#define READ_BATCH_BYTES	(4U << 20)
+
+struct export {
+	const struct e2q_options *opts;
+	ext2_filsys fs;
+	ext2fs_block_bitmap map;
+	struct e2q_meta_stats stats;
+	struct e2q_output out;
+	e2q_qcow_writer *qcow;
+	e2q_raw_output *raw;
+	struct e2q_progress progress;
+	blk64_t done;
+	errcode_t write_err;	/* set when the output side failed */
+};
+
+static errcode_t open_with_blocksize(const struct e2q_options *o,
+				     unsigned int bs, ext2_filsys *fs)
+{
+	char io_opts[64] = "";
+	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS;
+
+	if (o->src_offset_set)
+		snprintf(io_opts, sizeof(io_opts), "offset=%llu",
+			 (unsigned long long) o->src_offset);
+	return ext2fs_open2(o->source, io_opts, flags, (int) o->superblock, bs,
+			    unix_io_manager, fs);
+}
+
+static int open_filesystem(const struct e2q_options *o, ext2_filsys *fs)
+{
+	errcode_t err;
+	unsigned int bs;
+
+	if (o->superblock && !o->blocksize) {
+		/* as e2fsck does: try each block size in turn */
+		for (bs = EXT2_MIN_BLOCK_SIZE; bs <= EXT2_MAX_BLOCK_SIZE; bs *= 2) {
+			err = open_with_blocksize(o, bs, fs);
+			if (!err)
+				break;
+		}
+	} else {
+		err = open_with_blocksize(o, o->blocksize, fs);
+	}
+	if (err) {
+		com_err(e2q_program_name, err,
+			_("while opening filesystem %s"), o->source);
+		return E2Q_EXIT_SOURCE;
+	}
+	return E2Q_EXIT_OK;
+}
+
+static int refuse_if_mounted(const struct e2q_options *o)
+{
+	int mount_flags = 0;
+
+	if (o->force || ext2fs_check_if_mounted(o->source, &mount_flags))
+		return E2Q_EXIT_OK;
+	if ((mount_flags & EXT2_MF_MOUNTED) && !(mount_flags & EXT2_MF_READONLY)) {
+		com_err(e2q_program_name, 0,
+			_("%s is mounted read-write: its image would be "
+			  "inconsistent (use -f to force)"), o->source);
+		return E2Q_EXIT_REFUSED;
+	}
+	return E2Q_EXIT_OK;
+}
+
+static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
+			   dgrp_t group)
+{
+	const char *source = priv;
+
+	if (ino)
+		com_err(e2q_program_name, code, _("in inode %u of %s"), ino,
+			source);
+	else
+		com_err(e2q_program_name, code, _("in group %u of %s"), group,
+			source);
+}
+
+static int output_is_block_device(const char *path)
+{
+	struct stat st;
+
+	return strcmp(path, "-") != 0 && stat(path, &st) == 0 &&
+	       S_ISBLK(st.st_mode);
+}
+
+static int mark_metadata(struct export *x)
+{
+	struct e2q_meta_options mo;
+	errcode_t err;
+
+	memset(&mo, 0, sizeof(mo));
+	mo.all_data = x->opts->all_data;
+	mo.whole_inode_tables = output_is_block_device(x->opts->dest);
+	mo.problem = report_problem;
+	mo.priv = (void *) x->opts->source;
+	err = ext2fs_allocate_block_bitmap(x->fs, "metadata blocks", &x->map);
+	if (!err)
+		err = e2q_meta_mark(x->fs, &mo, x->map, &x->stats);
+	if (err) {
+		com_err(e2q_program_name, err, _("while walking %s"),
+			x->opts->source);
+		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_SOURCE;
+	}
+	return E2Q_EXIT_OK;
+}
+
+static errcode_t plan_run(blk64_t first, blk64_t count, void *priv)
+{
+	return e2q_qcow_writer_plan(priv, first, count);
+}
+
+static errcode_t store_run(blk64_t first, blk64_t count, const void *data,
+			   void *priv)
+{
+	struct export *x = priv;
+	unsigned int bs = x->fs->blocksize;
+	errcode_t err;
+
+	if (x->qcow)
+		err = e2q_qcow_writer_put(x->qcow, first, count, data);
+	else
+		err = e2q_raw_output_write(x->raw, first * bs, data, count * bs);
+	if (err) {
+		x->write_err = err;
+		return err;
+	}
+	x->done += count;
+	e2q_progress_update(&x->progress, x->done);
+	return 0;
+}
+
+static errcode_t start_qcow(struct export *x)
+{
+	struct e2q_qcow_writer_params p;
+	errcode_t err;
+
+	memset(&p, 0, sizeof(p));
+	p.virtual_size = ext2fs_blocks_count(x->fs->super) * x->fs->blocksize;
+	p.cluster_bits = (unsigned int) (EXT2_BLOCK_SIZE_BITS(x->fs->super));
+	err = e2q_qcow_writer_new(&p, &x->qcow);
+	if (!err)
+		err = e2q_meta_for_each_run(x->fs, x->map, ~(blk64_t) 0,
+					    plan_run, x->qcow);
+	if (!err)
+		err = e2q_qcow_writer_start(x->qcow, x->out.fd);
+	return err;
+}
+
+static errcode_t start_raw(struct export *x)
+{
+	int flags = 0;
+
+	if (x->out.is_stream)
+		flags |= E2Q_RAW_STREAM;
+	if (x->out.in_place && !x->out.is_stream)
+		flags |= E2Q_RAW_KEEP_ZEROS;
+	return e2q_raw_output_new(x->out.fd, x->opts->dst_offset,
+				  ext2fs_blocks_count(x->fs->super) *
+				  x->fs->blocksize, x->fs->blocksize, flags,
+				  &x->raw);
+}
+
+static errcode_t finish_output(struct export *x, uint64_t *bytes_out)
+{
+	struct e2q_qcow_writer_stats st;
+	errcode_t err;
+
+	if (x->qcow) {
+		err = e2q_qcow_writer_finish(x->qcow);
+		e2q_qcow_writer_get_stats(x->qcow, &st);
+		*bytes_out = st.file_size;
+	} else {
+		err = e2q_raw_output_finish(x->raw);
+		*bytes_out = e2q_raw_output_bytes_written(x->raw);
+	}
+	return err;
+}
+
+/* Copies the marked blocks; the output is open, and aborted on failure. */
+static int copy_blocks(struct export *x)
+{
+	unsigned int bs = x->fs->blocksize;
+	uint64_t bytes_out = 0;
+	errcode_t err;
+
+	err = x->opts->mode == E2Q_MODE_QCOW2 ? start_qcow(x) : start_raw(x);
+	if (err) {
+		com_err(e2q_program_name, err, _("while writing %s"),
+			x->opts->dest);
+		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_OUTPUT;
+	}
+	e2q_progress_start(&x->progress, x->opts->progress, _("Copying"),
+			   x->stats.marked_blocks, bs);
+	err = e2q_meta_read_runs(x->fs, x->map, READ_BATCH_BYTES / bs,
+				 store_run, x);
+	if (!err)
+		err = finish_output(x, &bytes_out);
+	else if (!x->write_err) {
+		com_err(e2q_program_name, err, _("while reading %s"),
+			x->opts->source);
+		return E2Q_EXIT_SOURCE;
+	}
+	if (err) {
+		com_err(e2q_program_name, err, _("while writing %s"),
+			x->opts->dest);
+		return E2Q_EXIT_OUTPUT;
+	}
+	e2q_progress_end(&x->progress, x->done, x->done * bs, bytes_out);
+	return E2Q_EXIT_OK;
+}
+
+static int write_image(struct export *x)
+{
+	int rc;
+
+	rc = e2q_output_open(x->opts->dest, x->opts->source,
+			     x->opts->dst_offset_set, &x->out);
+	if (rc)
+		return rc;
+	rc = copy_blocks(x);
+	if (rc) {
+		e2q_output_abort(&x->out);
+		return rc;
+	}
+	return e2q_output_commit(&x->out);
+}
+
+static void print_dry_run(const struct export *x)
+{
+	printf(_("%s: %llu metadata blocks of %u bytes (%.1f MiB) in %u "
+		 "inodes would be copied\n"), x->opts->source,
+	       (unsigned long long) x->stats.marked_blocks, x->fs->blocksize,
+	       (double) x->stats.marked_blocks * x->fs->blocksize / 1048576.0,
+	       x->stats.inodes_in_use);
+}
+
+static void close_export(struct export *x)
+{
+	if (x->qcow)
+		e2q_qcow_writer_free(x->qcow);
+	if (x->raw)
+		e2q_raw_output_free(x->raw);
+	if (x->map)
+		ext2fs_free_block_bitmap(x->map);
+	if (x->fs)
+		ext2fs_close_free(&x->fs);
+}
+
+int e2q_mode_export(const struct e2q_options *opts)
+{
+	struct export x;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	x.opts = opts;
+	rc = refuse_if_mounted(opts);
+	if (!rc)
+		rc = open_filesystem(opts, &x.fs);
+	if (!rc)
+		rc = mark_metadata(&x);
+	if (!rc && opts->dry_run)
+		print_dry_run(&x);
+	else if (!rc)
+		rc = write_image(&x);
+	if (!rc && x.stats.problems)
+		rc = E2Q_EXIT_DAMAGED;
+	close_export(&x);
+	return rc;
+}

@@ -1,0 +1,29 @@
+/*
+ * output_file.h --- where an image goes, and how it avoids leaving a
+ * half-written file behind.
+ *
+ * A regular file (new or existing, written from offset 0) is written under a
+ * temporary name in the same folder and renamed over IMAGE only once it is
+ * complete; on failure the temporary file is removed and IMAGE is untouched.
+ * "-" is standard output, a stream.  A device, or a file written at a
+ * destination offset (-O), is written in place.  An output that is the
+ * source itself is refused.  These functions print their own one-line
+ * errors and return an exit code (E2Q_EXIT_*).
+ */
+#ifndef E2Q_OUTPUT_FILE_H
+#define E2Q_OUTPUT_FILE_H
+
+struct e2q_output {
+	int fd;
+	const char *path;	/* as the user gave it */
+	char *tmp_path;		/* temporary name, renamed on commit; or NULL */
+	int is_stream;		/* standard output, pipe or terminal */
+	int in_place;		/* device or -O: never truncated or renamed */
+};
+
+int e2q_output_open(const char *path, const char *source, int want_offset,
+		    struct e2q_output *out);
+int e2q_output_commit(struct e2q_output *out);
+void e2q_output_abort(struct e2q_output *out);
+
+#endif /* E2Q_OUTPUT_FILE_H */
