@@ -18,19 +18,47 @@
 
 const char *e2q_program_name = "e2qcow";
 
+static int not_available(const struct e2q_options *o)
+{
+	static const char *const names[] = {
+		[E2Q_MODE_NORMAL] = N_("the normal .e2i image (use -Q or -r)"),
+		[E2Q_MODE_INSTALL] = "-I", [E2Q_MODE_INFO] = "--info",
+		[E2Q_MODE_CHECK] = "--check", [E2Q_MODE_VERIFY] = "--verify",
+		[E2Q_MODE_QCOW2] = "-Q", [E2Q_MODE_RAW] = "-r",
+	};
+
+	com_err(e2q_program_name, 0, _("%s is not supported by this version"),
+		_(names[o->mode]));
+	return E2Q_EXIT_USAGE;
+}
+
+/* The program's modes; not_available marks those still to be written. */
+static int (*const mode_table[])(const struct e2q_options *) = {
+	[E2Q_MODE_NORMAL] = not_available,
+	[E2Q_MODE_QCOW2] = e2q_mode_export,
+	[E2Q_MODE_RAW] = e2q_mode_export,
+	[E2Q_MODE_INSTALL] = not_available,
+	[E2Q_MODE_INFO] = not_available,
+	[E2Q_MODE_CHECK] = not_available,
+	[E2Q_MODE_VERIFY] = not_available,
+};
+
 static int run_mode(const struct e2q_options *o)
 {
-	int qcow_source = e2q_source_is_qcow(o->source);
+	int qcow_source;
 
-	if (o->mode == E2Q_MODE_RAW && qcow_source)
-		return e2q_mode_convert(o);
-	if (qcow_source) {
-		com_err(e2q_program_name, 0,
-			_("%s is a qcow image, not a filesystem; convert it "
-			  "with -r first"), o->source);
-		return E2Q_EXIT_SOURCE;
+	if (o->mode == E2Q_MODE_QCOW2 || o->mode == E2Q_MODE_RAW) {
+		qcow_source = e2q_source_is_qcow(o->source);
+		if (o->mode == E2Q_MODE_RAW && qcow_source)
+			return e2q_mode_convert(o);
+		if (qcow_source) {
+			com_err(e2q_program_name, 0,
+				_("%s is a qcow image, not a filesystem; "
+				  "convert it with -r first"), o->source);
+			return E2Q_EXIT_SOURCE;
+		}
 	}
-	return e2q_mode_export(o);
+	return mode_table[o->mode](o);
 }
 
 int main(int argc, char **argv)

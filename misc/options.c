@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,21 @@
 #include "misc/e2qcow.h"
 #include "version.h"
 
-#define SHORT_OPTS "QrafpnhVb:B:o:O:"
+#define SHORT_OPTS "QrIafpncyshVb:B:o:O:z:j:l:"
 
+
+enum {
+	OPT_INFO = 256, OPT_CHECK, OPT_VERIFY, OPT_KEEP_XATTRS, OPT_SCRAMBLE_MAP
+};
 
 static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
+	{ "info", no_argument, NULL, OPT_INFO },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "keep-xattrs", no_argument, NULL, OPT_KEEP_XATTRS },
+	{ "scramble-map", required_argument, NULL, OPT_SCRAMBLE_MAP },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -72,22 +82,51 @@ static int set_mode(struct e2q_options *o, enum e2q_mode mode)
 {
 	if (o->mode != E2Q_MODE_NORMAL && o->mode != mode) {
 		com_err(e2q_program_name, 0, "%s",
-			_("-Q and -r cannot be used together"));
+			_("only one of -Q, -r, -I, --info, --check and --verify "
+			  "may be given"));
 		return -1;
 	}
 	o->mode = mode;
 	return 0;
 }
 
+/* Options that choose a mode; returns 0 when c is not one of them. */
+static int mode_of_option(int c, enum e2q_mode *mode)
+{
+	switch (c) {
+	case 'Q': *mode = E2Q_MODE_QCOW2; return 1;
+	case 'r': *mode = E2Q_MODE_RAW; return 1;
+	case 'I': *mode = E2Q_MODE_INSTALL; return 1;
+	case OPT_INFO: *mode = E2Q_MODE_INFO; return 1;
+	case OPT_CHECK: *mode = E2Q_MODE_CHECK; return 1;
+	case OPT_VERIFY: *mode = E2Q_MODE_VERIFY; return 1;
+	default: return 0;
+	}
+}
+
 /* Returns 0 to go on, or 1 + exit code to stop. */
 static int apply_option(struct e2q_options *o, int c, const char *arg)
 {
 	unsigned long long n;
+	enum e2q_mode mode;
 
+	if (mode_of_option(c, &mode))
+		return set_mode(o, mode) ? 1 + E2Q_EXIT_USAGE : 0;
 	switch (c) {
-	case 'Q': return set_mode(o, E2Q_MODE_QCOW2) ? 1 + E2Q_EXIT_USAGE : 0;
-	case 'r': return set_mode(o, E2Q_MODE_RAW) ? 1 + E2Q_EXIT_USAGE : 0;
 	case 'a': o->all_data = 1; return 0;
+	case 'c': o->check_existing = 1; return 0;
+	case 'y': o->assume_yes = 1; return 0;
+	case 's': o->scramble = 1; return 0;
+	case 'z': o->compression = arg; return 0;
+	case 'l': o->snapshot = arg; return 0;
+	case OPT_KEEP_XATTRS: o->keep_xattrs = 1; return 0;
+	case OPT_SCRAMBLE_MAP: o->scramble_map = arg; return 0;
+	case 'j':
+		if (parse_number(arg, _("number of threads"), &n) || n == 0 ||
+		    n > 1024)
+			return 1 + E2Q_EXIT_USAGE;
+		o->jobs = (unsigned int) n;
+		return 0;
 	case 'f': o->force = 1; return 0;
 	case 'n': o->dry_run = 1; return 0;
 	case 'p': o->progress = 1; return 0;
@@ -117,11 +156,49 @@ static int apply_option(struct e2q_options *o, int c, const char *arg)
 	}
 }
 
+/* How many file names each mode takes: at least, at most. */
+static void operand_counts(const struct e2q_options *o, int *least, int *most)
+{
+	*least = *most = 2;
+	if (o->mode == E2Q_MODE_INFO || o->mode == E2Q_MODE_CHECK)
+		*least = *most = 1;
+	/* -ra with offsets and one file moves a filesystem inside it */
+	if (o->mode == E2Q_MODE_RAW && o->all_data &&
+	    (o->src_offset_set || o->dst_offset_set))
+		*least = 1;
+}
+
+/*
+ * Options parsed for modes still being written: refused rather than ignored
+ * (an ignored -s would leak every name).  Remove a line when its feature lands.
+ */
+static const char *unavailable_option(const struct e2q_options *o)
+{
+	if (o->scramble || o->scramble_map || o->keep_xattrs)
+		return "-s";
+	if (o->compression)
+		return "-z";
+	if (o->jobs)
+		return "-j";
+	if (o->snapshot)
+		return "-l";
+	if (o->check_existing)
+		return "-c";
+	if (o->assume_yes)
+		return "-y";
+	return NULL;
+}
+
 static const char *check_conflicts(const struct e2q_options *o)
 {
-	if (o->mode == E2Q_MODE_NORMAL)
-		return _("one of -Q or -r is required (the .e2i format "
-			 "is not written yet)");
+	static char msg[128];
+	const char *name = unavailable_option(o);
+
+	if (name) {
+		snprintf(msg, sizeof(msg),
+			 _("%s is not supported by this version"), name);
+		return msg;
+	}
 	if (o->dst_offset_set && o->mode != E2Q_MODE_RAW)
 		return _("-O is only allowed with -r");
 	if (o->blocksize && !o->superblock)
@@ -135,7 +212,7 @@ static const char *check_conflicts(const struct e2q_options *o)
 int e2q_parse_options(int argc, char **argv, struct e2q_options *o)
 {
 	const char *conflict;
-	int c, stop;
+	int c, stop, least, most;
 
 	memset(o, 0, sizeof(*o));
 	while ((c = getopt_long(argc, argv, SHORT_OPTS, long_opts, NULL)) != -1) {
@@ -143,12 +220,13 @@ int e2q_parse_options(int argc, char **argv, struct e2q_options *o)
 		if (stop)
 			return stop - 1;
 	}
-	if (argc - optind != 2) {
+	operand_counts(o, &least, &most);
+	if (argc - optind < least || argc - optind > most) {
 		e2q_usage(stderr);
 		return E2Q_EXIT_USAGE;
 	}
 	o->source = argv[optind];
-	o->dest = argv[optind + 1];
+	o->dest = argc - optind > 1 ? argv[optind + 1] : NULL;
 	conflict = check_conflicts(o);
 	if (conflict) {
 		com_err(e2q_program_name, 0, "%s", conflict);
