@@ -13,7 +13,8 @@
  *   a few slow symlinks.
  * Directory blocks are packed here and written whole (ext2fs_link rescans
  * the directory for every name, which is quadratic).  Directories are spread
- * round-robin over the block groups; their files go to the same group.
+ * round-robin over the block groups; their files go to the same group, every
+ * other inode (see alloc_inode()).
  * Everything is deterministic: fixed times, fixed names, fixed order.
  *
  * The benchmark's own file: not part of e2qcow.  Errors print and exit 1.
@@ -26,9 +27,11 @@
 
 #define FIXED_TIME	1700000000U
 #define DATA_BLOCKS	16
+#define INODE_STRIDE	2
 
 static ext2_filsys fs;
 static unsigned long next_group;	/* round-robin group for new directories */
+static ext2_ino_t *cursor;		/* per group: next inode index to try */
 
 struct dent {
 	ext2_ino_t ino;
@@ -62,21 +65,40 @@ static void list_add(struct dent_list *l, ext2_ino_t ino, int type,
 	l->n++;
 }
 
-/* A group's first inode, as a hint for ext2fs_new_inode(). */
-static ext2_ino_t group_hint(unsigned long group)
+/*
+ * Take every INODE_STRIDE-th free inode of a group, moving on to the next
+ * group when it is full: inode tables are used to their end, with holes,
+ * as on a filesystem that has lived a while.  ext2fs_new_inode() would pack
+ * each group from its start and leave the tails unused.
+ */
+static ext2_ino_t alloc_inode(unsigned long group, int mode)
 {
-	return group * fs->super->s_inodes_per_group + 1;
-}
-
-static ext2_ino_t alloc_inode(ext2_ino_t hint, int mode)
-{
+	ext2_ino_t ipg = fs->super->s_inodes_per_group;
+	unsigned long tries;
 	ext2_ino_t ino;
-	errcode_t err = ext2fs_new_inode(fs, hint, mode, 0, &ino);
+	errcode_t err;
 
+	for (tries = 0; tries < fs->group_desc_count; tries++) {
+		while (cursor[group] < ipg) {
+			ino = group * ipg + cursor[group] + 1;
+			cursor[group] += INODE_STRIDE;
+			if (ino >= EXT2_FIRST_INO(fs->super) &&
+			    !ext2fs_test_inode_bitmap2(fs->inode_map, ino))
+				goto found;
+		}
+		group = (group + 1) % fs->group_desc_count;
+	}
+	err = ext2fs_new_inode(fs, 0, mode, 0, &ino);
 	if (err)
 		die(err, "allocating an inode");
+found:
 	ext2fs_inode_alloc_stats2(fs, ino, +1, LINUX_S_ISDIR(mode));
 	return ino;
+}
+
+static unsigned long group_of(ext2_ino_t ino)
+{
+	return (ino - 1) / fs->super->s_inodes_per_group;
 }
 
 static void init_inode(struct ext2_inode_large *inode, int mode, int links)
@@ -194,7 +216,7 @@ static blk64_t write_dir_blocks(ext2_ino_t dir, const struct dent_list *l)
 static ext2_ino_t make_file(ext2_ino_t dir)
 {
 	struct ext2_inode_large inode;
-	ext2_ino_t ino = alloc_inode(dir, LINUX_S_IFREG | 0644);
+	ext2_ino_t ino = alloc_inode(group_of(dir), LINUX_S_IFREG | 0644);
 
 	init_inode(&inode, LINUX_S_IFREG | 0644, 1);
 	write_inode(ino, &inode);
@@ -252,8 +274,7 @@ static ext2_ino_t make_dir(ext2_ino_t parent, const struct dir_spec *s)
 	struct dent_list l = { 0 };
 	struct ext2_inode_large inode;
 	struct dir_spec leaf = { .files = s->sub_files };
-	ext2_ino_t dir = alloc_inode(group_hint(next_group),
-				     LINUX_S_IFDIR | 0755);
+	ext2_ino_t dir = alloc_inode(next_group, LINUX_S_IFDIR | 0755);
 	char name[32];
 	unsigned long i;
 
@@ -354,6 +375,9 @@ int main(int argc, char **argv)
 	if (err)
 		die(err, "reading the bitmaps");
 	fs->now = FIXED_TIME;
+	cursor = calloc(fs->group_desc_count, sizeof(*cursor));
+	if (!cursor)
+		die(EXT2_ET_NO_MEMORY, "allocating the group cursors");
 
 	struct dir_spec top = { .subs = a[1], .sub_files = a[2] };
 	struct dir_spec big = { .files = a[4] };
