@@ -16,6 +16,12 @@
  * every block of every inode.  Block 0 of a 1 KiB-block filesystem (the boot
  * block, before s_first_data_block) is marked too, unlike e2image.
  *
+ * Damaged filesystems: every block number is checked against the
+ * filesystem before it is marked or read; a tree block met twice (a loop)
+ * is walked once; a group whose inode table cannot be read is skipped; blocks
+ * past the end of a truncated device are left unmarked.  Each problem is
+ * reported once through options->problem, and the walk goes on.
+ *
  * Errors are errcode_t from libext2fs or e2q_err.h; nothing is printed.
  */
 #ifndef E2Q_E2META_H
@@ -23,12 +29,27 @@
 
 #include <ext2fs/ext2fs.h>
 
+/* What the data blocks handed to options->role hold. */
+enum e2q_meta_role {
+	E2Q_META_DIR = 1,	/* directory blocks (leaf or htree index) */
+	E2Q_META_SYMLINK,	/* the target of a slow symlink */
+	E2Q_META_XATTR,		/* an extended attribute block */
+	E2Q_META_JOURNAL,	/* a block of the internal journal */
+};
+
 struct e2q_meta_options {
 	int all_data;			/* mark file data too (-a) */
 	int whole_inode_tables;		/* ignore itable_unused / INODE_UNINIT */
 	/* called once per problem found on a damaged filesystem; may be NULL */
 	void (*problem)(void *priv, errcode_t code, ext2_ino_t ino,
 			dgrp_t group);
+	/*
+	 * called for each marked run of directory, slow symlink, xattr and
+	 * journal blocks, with the inode that owns them; may be NULL.  A block
+	 * may be reported more than once on a damaged filesystem.
+	 */
+	void (*role)(void *priv, blk64_t first, blk64_t count,
+		     enum e2q_meta_role role, ext2_ino_t ino);
 	void *priv;
 };
 

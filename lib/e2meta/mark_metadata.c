@@ -1,12 +1,11 @@
 /*
  * mark_metadata.c --- marks every metadata block of an ext2/3/4 filesystem.
  *
- * The choice of blocks follows e2image 1.47 (see e2meta.h).  Two things
- * differ in how, not what: extent trees of depth 0 are read straight from the
- * inode and marked as ranges (no per-block callback, the bulk of the walk on
- * a large filesystem), and every block number is checked against the
- * filesystem before it is marked, so a damaged filesystem is reported
- * through the problem callback instead of making libext2fs warn on stderr.
+ * The choice of blocks follows e2image 1.47 (see e2meta.h).  What differs is
+ * how: block maps are walked by walk_trees.c (ranges, no loops), and every
+ * block number is checked against the filesystem before it is marked, so a
+ * damaged filesystem is reported through the problem callback instead of
+ * making libext2fs warn on stderr, loop, or read past the end.
  */
 #include "config.h"
 
@@ -17,41 +16,72 @@
 #include <ext2fs/ext2fs.h>
 
 #include "e2q_err.h"
-#include "e2meta/e2meta.h"
+#include "e2meta/e2meta_int.h"
 
-#define SCAN_BUFFER_BYTES	(1U << 20)
+#define SCAN_BUFFER_BYTES	(256U << 10)
 
-struct walk {
-	ext2_filsys fs;
-	const struct e2q_meta_options *opts;
-	ext2fs_block_bitmap map;
-	struct e2q_meta_stats *stats;
-	ext2_ino_t ino;			/* inode being walked, or 0 */
-	dgrp_t group;			/* group being marked */
-	int all_blocks;			/* mark data blocks of this inode */
-	struct ext2_inode_large inode;	/* its copy, for the shortcuts */
-};
-
-static void report(struct walk *w, errcode_t code, ext2_ino_t ino, dgrp_t group)
+void e2q_meta_report(struct walk *w, errcode_t code)
 {
+	if (code == w->last_code && w->ino == w->last_ino &&
+	    w->group == w->last_group)
+		return;		/* once per problem, not once per block */
+	w->last_code = code;
+	w->last_ino = w->ino;
+	w->last_group = w->group;
 	w->stats->problems++;
 	if (w->opts->problem)
-		w->opts->problem(w->opts->priv, code, ino, group);
+		w->opts->problem(w->opts->priv, code, w->ino, w->group);
+}
+
+static int inside_filesystem(ext2_filsys fs, blk64_t blk, blk64_t count)
+{
+	blk64_t first = fs->super->s_first_data_block;
+	blk64_t end = ext2fs_blocks_count(fs->super);
+
+	return blk >= first && blk < end && count <= end - blk;
 }
 
 /* Marks [blk, blk + count) after checking it lies inside the filesystem. */
-static int mark_range(struct walk *w, blk64_t blk, blk64_t count)
+int e2q_meta_mark_range(struct walk *w, blk64_t blk, blk64_t count)
 {
-	blk64_t first = w->fs->super->s_first_data_block;
-	blk64_t end = ext2fs_blocks_count(w->fs->super);
-
 	if (count == 0)
 		return 0;
-	if (blk < first || blk >= end || count > end - blk) {
-		report(w, EXT2_ET_BAD_BLOCK_NUM, w->ino, w->group);
+	if (!inside_filesystem(w->fs, blk, count)) {
+		e2q_meta_report(w, EXT2_ET_BAD_BLOCK_NUM);
 		return -1;
 	}
-	ext2fs_mark_block_bitmap_range2(w->map, blk, (unsigned int) count);
+	while (count) {		/* the bitmap takes an unsigned int count */
+		unsigned int n = count > (1U << 30) ? 1U << 30 : (unsigned int) count;
+
+		ext2fs_mark_block_bitmap_range2(w->map, blk, n);
+		blk += n;
+		count -= n;
+	}
+	return 0;
+}
+
+/* Marks data blocks of the current inode when they are metadata. */
+void e2q_meta_mark_data(struct walk *w, blk64_t blk, blk64_t count)
+{
+	if (!w->all_blocks || e2q_meta_mark_range(w, blk, count))
+		return;
+	if (w->role && w->opts->role)
+		w->opts->role(w->opts->priv, blk, count, w->role, w->ino);
+}
+
+/*
+ * Marks a block of an extent or indirect tree; returns 0 when it may be read
+ * and walked, -1 when it lies outside or was walked already (a loop).
+ */
+int e2q_meta_claim_mapping_block(struct walk *w, blk64_t blk)
+{
+	if (e2q_meta_mark_range(w, blk, 1))
+		return -1;
+	if (ext2fs_fast_test_block_bitmap2(w->mapping_seen, blk)) {
+		e2q_meta_report(w, E2Q_ET_META_TREE_LOOP);
+		return -1;
+	}
+	ext2fs_fast_mark_block_bitmap2(w->mapping_seen, blk);
 	return 0;
 }
 
@@ -64,10 +94,10 @@ static void mark_group_tables(struct walk *w, dgrp_t g)
 	w->group = g;
 	if (!ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT) &&
 	    ext2fs_block_bitmap_loc(fs, g))
-		mark_range(w, ext2fs_block_bitmap_loc(fs, g), 1);
+		e2q_meta_mark_range(w, ext2fs_block_bitmap_loc(fs, g), 1);
 	if (!ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT) &&
 	    ext2fs_inode_bitmap_loc(fs, g))
-		mark_range(w, ext2fs_inode_bitmap_loc(fs, g), 1);
+		e2q_meta_mark_range(w, ext2fs_inode_bitmap_loc(fs, g), 1);
 	if ((w->opts->whole_inode_tables ||
 	     !ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT)) && itable) {
 		blk64_t n = fs->inode_blocks_per_group;
@@ -76,7 +106,7 @@ static void mark_group_tables(struct walk *w, dgrp_t g)
 		if (!w->opts->whole_inode_tables && csum)
 			unused = ext2fs_bg_itable_unused(fs, g) /
 				 EXT2_INODES_PER_BLOCK(fs->super);
-		mark_range(w, itable, unused < n ? n - unused : 0);
+		e2q_meta_mark_range(w, itable, unused < n ? n - unused : 0);
 	}
 }
 
@@ -87,11 +117,11 @@ static void mark_fixed_metadata(struct walk *w)
 	dgrp_t g;
 	unsigned long j;
 
-	mark_range(w, first, 1);
+	e2q_meta_mark_range(w, first, 1);
 	for (j = 0; j < fs->desc_blocks; j++)
-		mark_range(w, ext2fs_descriptor_block_loc2(fs, first, j), 1);
+		e2q_meta_mark_range(w, ext2fs_descriptor_block_loc2(fs, first, j), 1);
 	if (ext2fs_has_feature_mmp(fs->super) && fs->super->s_mmp_block)
-		mark_range(w, fs->super->s_mmp_block, 1);
+		e2q_meta_mark_range(w, fs->super->s_mmp_block, 1);
 	for (g = 0; g < fs->group_desc_count; g++)
 		mark_group_tables(w, g);
 }
@@ -109,45 +139,16 @@ static int all_blocks_are_metadata(ext2_filsys fs, ext2_ino_t ino,
 	       ino == sb->s_orphan_file_inum;
 }
 
-static int mark_iterated_block(ext2_filsys fs EXT2FS_ATTR((unused)),
-			       blk64_t *block_nr, e2_blkcnt_t blockcnt,
-			       blk64_t ref_block EXT2FS_ATTR((unused)),
-			       int ref_offset EXT2FS_ATTR((unused)),
-			       void *priv)
+static enum e2q_meta_role data_role(ext2_filsys fs, ext2_ino_t ino,
+				    const struct ext2_inode *inode)
 {
-	struct walk *w = priv;
-
-	if (blockcnt < 0 || w->all_blocks)
-		mark_range(w, *block_nr, 1);
+	if (LINUX_S_ISDIR(inode->i_mode))
+		return E2Q_META_DIR;
+	if (LINUX_S_ISLNK(inode->i_mode))
+		return E2Q_META_SYMLINK;
+	if (ino == fs->super->s_journal_inum)
+		return E2Q_META_JOURNAL;
 	return 0;
-}
-
-/*
- * A depth-0 extent tree lives in i_block: its leaves are marked as ranges.
- * Returns 1 when handled, 0 when the general iterator must do it.
- */
-static int mark_inline_extents(struct walk *w, const struct ext2_inode *inode)
-{
-	const struct ext3_extent_header *eh = (const void *) inode->i_block;
-	const struct ext3_extent *ex = (const void *) (eh + 1);
-	unsigned int i, entries = ext2fs_le16_to_cpu(eh->eh_entries);
-
-	if (ext2fs_le16_to_cpu(eh->eh_magic) != EXT3_EXT_MAGIC ||
-	    ext2fs_le16_to_cpu(eh->eh_depth) != 0 || entries > 4 ||
-	    ext2fs_le16_to_cpu(eh->eh_max) > 4)
-		return 0;
-	if (!w->all_blocks)
-		return 1;
-	for (i = 0; i < entries; i++) {
-		blk64_t start = ext2fs_le32_to_cpu(ex[i].ee_start) |
-			((blk64_t) ext2fs_le16_to_cpu(ex[i].ee_start_hi) << 32);
-		unsigned int len = ext2fs_le16_to_cpu(ex[i].ee_len);
-
-		if (len > EXT_INIT_MAX_LEN)
-			len -= EXT_INIT_MAX_LEN;
-		mark_range(w, start, len);
-	}
-	return 1;
 }
 
 static int has_mapping_blocks(const struct ext2_inode *inode)
@@ -157,85 +158,88 @@ static int has_mapping_blocks(const struct ext2_inode *inode)
 	       inode->i_block[EXT2_TIND_BLOCK];
 }
 
-static void walk_inode_blocks(struct walk *w, char *block_buf)
+static void walk_inode_blocks(struct walk *w, char *tree_bufs)
 {
 	struct ext2_inode *inode = (struct ext2_inode *) &w->inode;
-	errcode_t err;
 
 	w->all_blocks = w->opts->all_data ||
 			all_blocks_are_metadata(w->fs, w->ino, inode);
+	w->role = data_role(w->fs, w->ino, inode);
 	if (!w->all_blocks && !has_mapping_blocks(inode))
 		return;
-	if ((inode->i_flags & EXT4_EXTENTS_FL) && mark_inline_extents(w, inode))
-		return;
-	err = ext2fs_block_iterate3(w->fs, w->ino, BLOCK_FLAG_READ_ONLY,
-				    block_buf, mark_iterated_block, w);
-	if (err)
-		report(w, err, w->ino, 0);
+	if (inode->i_flags & EXT4_EXTENTS_FL)
+		e2q_meta_walk_extent_tree(w, tree_bufs);
+	else
+		e2q_meta_walk_indirect_tree(w, tree_bufs);
+}
+
+static void walk_one_inode(struct walk *w, ext2_ino_t ino, char *tree_bufs)
+{
+	struct ext2_inode *inode = (struct ext2_inode *) &w->inode;
+	blk64_t acl = ext2fs_file_acl_block(w->fs, inode);
+
+	w->ino = ino;
+	w->stats->inodes_in_use++;
+	if (acl && e2q_meta_mark_range(w, acl, 1) == 0 && w->opts->role)
+		w->opts->role(w->opts->priv, acl, 1, E2Q_META_XATTR, ino);
+	if (ext2fs_inode_has_valid_blocks2(w->fs, inode))
+		walk_inode_blocks(w, tree_bufs);
+	w->ino = 0;
 }
 
 /*
- * Shortcuts so that libext2fs takes the inode we already hold instead of
- * reading it again (as e2image does).
+ * After the scan failed in the group of inode `next`: reports it and moves
+ * the scan to the first later group it can start, and returns that group;
+ * 0 when there is none.
  */
-static struct walk *current_walk;
-
-static errcode_t held_read_inode(ext2_filsys fs EXT2FS_ATTR((unused)),
-				 ext2_ino_t ino, struct ext2_inode *inode)
+static dgrp_t skip_bad_group(struct walk *w, ext2_inode_scan scan,
+			     errcode_t err, ext2_ino_t next)
 {
-	if (!current_walk || ino != current_walk->ino)
-		return EXT2_ET_CALLBACK_NOTHANDLED;
-	*inode = *(struct ext2_inode *) &current_walk->inode;
-	return 0;
+	dgrp_t g = ext2fs_group_of_ino(w->fs, next);
+
+	for (;;) {
+		w->group = g;
+		e2q_meta_report(w, err);
+		if (++g >= w->fs->group_desc_count)
+			return 0;
+		err = ext2fs_inode_scan_goto_blockgroup(scan, g);
+		if (!err)
+			return g;
+	}
 }
 
-static errcode_t held_get_blocks(ext2_filsys fs EXT2FS_ATTR((unused)),
-				 ext2_ino_t ino, blk_t *blocks)
-{
-	if (!current_walk || ino != current_walk->ino)
-		return EXT2_ET_CALLBACK_NOTHANDLED;
-	memcpy(blocks, current_walk->inode.i_block, sizeof(blk_t) * EXT2_N_BLOCKS);
-	return 0;
-}
-
-static void use_held_inode(struct walk *w, int on)
-{
-	current_walk = on ? w : NULL;
-	w->fs->read_inode = on ? held_read_inode : NULL;
-	w->fs->get_blocks = on ? held_get_blocks : NULL;
-}
-
-static errcode_t walk_inodes(struct walk *w, char *block_buf)
+static errcode_t walk_inodes(struct walk *w, char *tree_bufs)
 {
 	ext2_inode_scan scan;
 	struct ext2_inode *inode = (struct ext2_inode *) &w->inode;
 	int buffer_blocks = (int) (SCAN_BUFFER_BYTES / w->fs->blocksize);
+	ext2_ino_t ino, last = 0;
+	dgrp_t next_group;
 	errcode_t err;
-	ext2_ino_t ino;
 
 	err = ext2fs_open_inode_scan(w->fs, buffer_blocks, &scan);
 	if (err)
 		return err;
-	use_held_inode(w, 1);
 	for (;;) {
 		err = ext2fs_get_next_inode_full(scan, &ino, inode,
 						 sizeof(w->inode));
-		if (err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE)
+		if (err == ENOMEM)
+			break;
+		if (err && err != EXT2_ET_BAD_BLOCK_IN_INODE_TABLE) {
+			next_group = skip_bad_group(w, scan, err, last + 1);
+			if (!next_group)
+				break;
+			last = next_group * w->fs->super->s_inodes_per_group;
 			continue;
+		}
 		if (err || ino == 0)
 			break;
-		if (!inode->i_links_count)
-			continue;
-		w->ino = ino;
-		w->stats->inodes_in_use++;
-		if (ext2fs_file_acl_block(w->fs, inode))
-			mark_range(w, ext2fs_file_acl_block(w->fs, inode), 1);
-		if (ext2fs_inode_has_valid_blocks2(w->fs, inode))
-			walk_inode_blocks(w, block_buf);
+		last = ino;
+		if (inode->i_links_count)
+			walk_one_inode(w, ino, tree_bufs);
 	}
-	use_held_inode(w, 0);
 	ext2fs_close_inode_scan(scan);
-	return err;
+	return err == ENOMEM ? err : 0;
 }
 
 static errcode_t count_run(blk64_t first EXT2FS_ATTR((unused)), blk64_t count,
@@ -245,11 +249,45 @@ static errcode_t count_run(blk64_t first EXT2FS_ATTR((unused)), blk64_t count,
 	return 0;
 }
 
+static int block_is_readable(ext2_filsys fs, blk64_t blk, char *buf)
+{
+	return io_channel_read_blk64(fs->io, blk, 1, buf) == 0;
+}
+
+/*
+ * A device shorter than its filesystem (a truncated image): finds the first
+ * block that cannot be read, by bisection, and unmarks everything from it on.
+ */
+static void trim_to_device(struct walk *w, char *buf)
+{
+	ext2_filsys fs = w->fs;
+	blk64_t end = ext2fs_blocks_count(fs->super);
+	blk64_t good = fs->super->s_first_data_block, bad = end - 1;
+
+	if (block_is_readable(fs, bad, buf))
+		return;
+	if (!block_is_readable(fs, good, buf))
+		bad = good;
+	while (bad - good > 1) {
+		blk64_t mid = good + (bad - good) / 2;
+
+		*(block_is_readable(fs, mid, buf) ? &good : &bad) = mid;
+	}
+	w->group = ext2fs_group_of_blk2(fs, bad);
+	e2q_meta_report(w, E2Q_ET_DEVICE_TOO_SMALL);
+	while (bad < end) {
+		blk64_t n = end - bad > (1U << 30) ? 1U << 30 : end - bad;
+
+		ext2fs_unmark_block_bitmap_range2(w->map, bad, (unsigned int) n);
+		bad += n;
+	}
+}
+
 errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
 			ext2fs_block_bitmap map, struct e2q_meta_stats *stats)
 {
 	struct walk w;
-	char *block_buf;
+	char *bufs;
 	errcode_t err;
 
 	memset(&w, 0, sizeof(w));
@@ -258,12 +296,19 @@ errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
 	w.opts = opts;
 	w.map = map;
 	w.stats = stats;
-	mark_fixed_metadata(&w);
-	err = ext2fs_get_array(3, fs->blocksize, &block_buf);
+	err = ext2fs_allocate_subcluster_bitmap(fs, "walked tree blocks",
+						&w.mapping_seen);
 	if (err)
 		return err;
-	err = walk_inodes(&w, block_buf);
-	ext2fs_free_mem(&block_buf);
+	err = ext2fs_get_array(E2Q_META_TREE_BUFFERS, fs->blocksize, &bufs);
+	if (!err) {
+		mark_fixed_metadata(&w);
+		err = walk_inodes(&w, bufs);
+		if (!err)
+			trim_to_device(&w, bufs);
+		ext2fs_free_mem(&bufs);
+	}
+	ext2fs_free_block_bitmap(w.mapping_seen);
 	if (!err)
 		err = e2q_meta_for_each_run(fs, map, ~(blk64_t) 0, count_run,
 					    &stats->marked_blocks);
