@@ -1,0 +1,189 @@
+/*
+ * qcow_compress.c --- one cluster in, raw deflate or a zstd frame out.
+ *
+ * Each call starts from a reset context, so a cluster's bytes never depend
+ * on the clusters compressed before it by the same thread.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <zlib.h>
+#ifdef HAVE_ZSTD
+#include <zstd.h>
+#include <zstd_errors.h>
+#endif
+
+#include "e2q_err.h"
+#include "qcow/qcow_compress.h"
+
+#define ZLIB_WINDOW_BITS	(-12)	/* raw deflate, as qemu */
+#define ZLIB_MEM_LEVEL		9
+
+struct e2q_qcow_codec {
+	enum e2q_qcow_codec_type type;
+	int level;
+	z_stream *zs;
+#ifdef HAVE_ZSTD
+	ZSTD_CCtx *cctx;
+#endif
+};
+
+int e2q_qcow_codec_default_level(enum e2q_qcow_codec_type type)
+{
+	return type == E2Q_QCOW_CODEC_ZSTD ? 3 : 6;
+}
+
+int e2q_qcow_codec_available(enum e2q_qcow_codec_type type)
+{
+#ifndef HAVE_ZSTD
+	if (type == E2Q_QCOW_CODEC_ZSTD)
+		return 0;
+#endif
+	return type == E2Q_QCOW_CODEC_NONE || type == E2Q_QCOW_CODEC_ZLIB ||
+	       type == E2Q_QCOW_CODEC_ZSTD;
+}
+
+errcode_t e2q_qcow_codec_check_level(enum e2q_qcow_codec_type type,
+				     int level)
+{
+	if (!e2q_qcow_codec_available(type))
+		return E2Q_ET_QCOW_UNSUPPORTED;
+	if (level == 0)
+		return 0;
+	if (type == E2Q_QCOW_CODEC_ZLIB && (level < 1 || level > 9))
+		return E2Q_ET_QCOW_BAD_LEVEL;
+#ifdef HAVE_ZSTD
+	if (type == E2Q_QCOW_CODEC_ZSTD &&
+	    (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()))
+		return E2Q_ET_QCOW_BAD_LEVEL;
+#endif
+	return 0;
+}
+
+static errcode_t zlib_new(e2q_qcow_codec *c)
+{
+	c->zs = calloc(1, sizeof(*c->zs));
+	if (!c->zs)
+		return ENOMEM;
+	if (deflateInit2(c->zs, c->level, Z_DEFLATED, ZLIB_WINDOW_BITS,
+			 ZLIB_MEM_LEVEL, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(c->zs);
+		c->zs = NULL;
+		return ENOMEM;
+	}
+	return 0;
+}
+
+#ifdef HAVE_ZSTD
+static errcode_t zstd_new(e2q_qcow_codec *c)
+{
+	c->cctx = ZSTD_createCCtx();
+	if (!c->cctx)
+		return ENOMEM;
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx,
+						ZSTD_c_compressionLevel,
+						c->level)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx,
+						ZSTD_c_checksumFlag, 0)))
+		return E2Q_ET_QCOW_BAD_LEVEL;
+	return 0;
+}
+#endif
+
+errcode_t e2q_qcow_codec_new(enum e2q_qcow_codec_type type, int level,
+			     e2q_qcow_codec **ret)
+{
+	e2q_qcow_codec *c;
+	errcode_t err = e2q_qcow_codec_check_level(type, level);
+
+	if (err)
+		return err;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return ENOMEM;
+	c->type = type;
+	c->level = level ? level : e2q_qcow_codec_default_level(type);
+	if (type == E2Q_QCOW_CODEC_ZLIB)
+		err = zlib_new(c);
+#ifdef HAVE_ZSTD
+	else if (type == E2Q_QCOW_CODEC_ZSTD)
+		err = zstd_new(c);
+#endif
+	if (err) {
+		e2q_qcow_codec_free(c);
+		return err;
+	}
+	*ret = c;
+	return 0;
+}
+
+static errcode_t zlib_compress(e2q_qcow_codec *c, const void *in,
+			       size_t in_len, void *out, size_t out_max,
+			       size_t *out_len)
+{
+	int ret;
+
+	if (in_len > UINT_MAX || deflateReset(c->zs) != Z_OK)
+		return E2Q_ET_RANGE;
+	c->zs->next_in = (Bytef *) in;
+	c->zs->avail_in = (uInt) in_len;
+	c->zs->next_out = out;
+	c->zs->avail_out = (uInt) (out_max < UINT_MAX ? out_max : UINT_MAX);
+	ret = deflate(c->zs, Z_FINISH);
+	if (ret == Z_OK || ret == Z_BUF_ERROR)
+		return E2Q_ET_QCOW_NO_GAIN;	/* ran out of room */
+	if (ret != Z_STREAM_END)
+		return ENOMEM;
+	*out_len = c->zs->total_out;
+	return 0;
+}
+
+#ifdef HAVE_ZSTD
+static errcode_t zstd_compress(e2q_qcow_codec *c, const void *in,
+			       size_t in_len, void *out, size_t out_max,
+			       size_t *out_len)
+{
+	size_t n = ZSTD_compress2(c->cctx, out, out_max, in, in_len);
+
+	if (ZSTD_isError(n)) {
+		if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall)
+			return E2Q_ET_QCOW_NO_GAIN;
+		return ENOMEM;
+	}
+	*out_len = n;
+	return 0;
+}
+#endif
+
+errcode_t e2q_qcow_codec_compress(e2q_qcow_codec *c, const void *in,
+				  size_t in_len, void *out, size_t out_max,
+				  size_t *out_len)
+{
+	switch (c->type) {
+	case E2Q_QCOW_CODEC_ZLIB:
+		return zlib_compress(c, in, in_len, out, out_max, out_len);
+#ifdef HAVE_ZSTD
+	case E2Q_QCOW_CODEC_ZSTD:
+		return zstd_compress(c, in, in_len, out, out_max, out_len);
+#endif
+	default:
+		return E2Q_ET_QCOW_NO_GAIN;
+	}
+}
+
+void e2q_qcow_codec_free(e2q_qcow_codec *c)
+{
+	if (!c)
+		return;
+	if (c->zs) {
+		deflateEnd(c->zs);
+		free(c->zs);
+	}
+#ifdef HAVE_ZSTD
+	if (c->cctx)
+		ZSTD_freeCCtx(c->cctx);
+#endif
+	free(c);
+}
