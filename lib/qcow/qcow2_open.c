@@ -457,7 +457,11 @@ static errcode_t read_string(e2q_qcow_image *img, uint64_t offset,
 	return 0;
 }
 
-/* Reads the snapshot entry at `pos`; returns its padded length in *len. */
+/*
+ * Reads the snapshot entry at `pos`; returns its length in *len, without
+ * the padding to 8 bytes that separates it from the next (the last entry
+ * of the file is not padded).
+ */
 static errcode_t read_snapshot(e2q_qcow_image *img, uint64_t pos,
 			       struct e2q_qcow_snapshot *sn, uint64_t *len,
 			       struct e2q_qcow_problem *problem)
@@ -479,8 +483,7 @@ static errcode_t read_snapshot(e2q_qcow_image *img, uint64_t pos,
 	sn->date_sec = e2q_get_be32(f + 16);
 	sn->vm_state_size = e2q_get_be32(f + 32);
 	extra_len = e2q_get_be32(f + 36);
-	*len = (sizeof(f) + (uint64_t) extra_len + id_len + name_len + 7) &
-		~7ULL;
+	*len = sizeof(f) + (uint64_t) extra_len + id_len + name_len;
 	if (extra_len > QCOW2_MAX_SNAPSHOT_EXTRA)
 		return fail(problem, "snapshot table", pos,
 			    E2Q_ET_QCOW_BAD_HEADER);
@@ -527,7 +530,7 @@ static errcode_t check_snapshot_l1(e2q_qcow_image *img,
 static errcode_t load_snapshots(e2q_qcow_image *img,
 				struct e2q_qcow_problem *problem)
 {
-	uint64_t pos = img->snapshots_offset, len, total = 0;
+	uint64_t pos = img->snapshots_offset, len = 0, total = 0;
 	uint32_t i;
 	errcode_t err = 0;
 
@@ -553,8 +556,8 @@ static errcode_t load_snapshots(e2q_qcow_image *img,
 		if (!err)
 			err = check_snapshot_l1(img, &img->snapshots[i],
 						problem);
-		pos += len;
-		total += len;
+		total = pos - img->snapshots_offset + len;
+		pos += (len + 7) & ~7ULL;
 		if (!err && total > QCOW2_MAX_SNAPSHOT_TABLE)
 			err = fail(problem, "snapshot table",
 				   img->snapshots_offset,
