@@ -38,8 +38,12 @@ void e2q_usage(FILE *f)
 {
 	fprintf(f, _("Usage: %s -Q|-r [-afnp] [-b SUPERBLOCK [-B BLOCKSIZE]] "
 		     "[-o SRC_OFFSET] [-O DST_OFFSET] SOURCE IMAGE\n"
-		     "       %s -r IMAGE.qcow2 RAW\n"), e2q_program_name,
-		e2q_program_name);
+		     "       %s -r IMAGE.qcow2 RAW\n"
+		     "       %s [-fn] SOURCE IMAGE.e2i\n"
+		     "       %s -I [-fny] DEVICE IMAGE.e2i\n"
+		     "       %s -ra [-cfnp] [-o SRC_OFFSET] [-O DST_OFFSET] "
+		     "SOURCE [DEST]\n"), e2q_program_name, e2q_program_name,
+		e2q_program_name, e2q_program_name, e2q_program_name);
 	fputs(_("\nCopies the metadata of an ext2/ext3/ext4 filesystem into a "
 		"qcow2 image (-Q)\nor a sparse raw image (-r), and converts "
 		"qcow2/qcow images back to raw.\n\n"
@@ -47,7 +51,16 @@ void e2q_usage(FILE *f)
 		"  -r              write a raw sparse image (IMAGE - is stdout); "
 		"with a qcow\n"
 		"                  or qcow2 SOURCE, convert it to raw\n"
+		"  (neither)       write e2image's .e2i image (for dumpe2fs -i, "
+		"debugfs -i)\n"
+		"  -I              install the metadata of IMAGE.e2i onto "
+		"DEVICE\n"
 		"  -a              include file data, not only metadata\n"
+		"  -ra             copy the whole filesystem to DEST; with one "
+		"file and -o/-O,\n"
+		"                  move it inside SOURCE\n"
+		"  -c              with -ra, write only the blocks that differ\n"
+		"  -y              with -I, do not ask for confirmation\n"
 		"  -f              allow a filesystem mounted read-write\n"
 		"  -n              dry run: walk the filesystem, write nothing\n"
 		"  -p              show progress on stderr, and a summary\n"
@@ -182,10 +195,6 @@ static const char *unavailable_option(const struct e2q_options *o)
 		return "-j";
 	if (o->snapshot)
 		return "-l";
-	if (o->check_existing)
-		return "-c";
-	if (o->assume_yes)
-		return "-y";
 	return NULL;
 }
 
@@ -203,6 +212,8 @@ static const char *check_conflicts(const struct e2q_options *o)
 		return _("-O is only allowed with -r");
 	if (o->blocksize && !o->superblock)
 		return _("-B needs -b");
+	if (o->check_existing && (o->mode != E2Q_MODE_RAW || !o->all_data))
+		return _("-c is only allowed with -ra");
 	if (o->dest && strcmp(o->dest, "-") == 0 && o->mode == E2Q_MODE_QCOW2)
 		return _("a qcow2 image cannot be written to standard output "
 			 "yet; use -r");
