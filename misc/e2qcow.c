@@ -34,10 +34,10 @@ static int not_available(const struct e2q_options *o)
 
 /* The program's modes; not_available marks those still to be written. */
 static int (*const mode_table[])(const struct e2q_options *) = {
-	[E2Q_MODE_NORMAL] = not_available,
+	[E2Q_MODE_NORMAL] = e2q_mode_e2i,
 	[E2Q_MODE_QCOW2] = e2q_mode_export,
 	[E2Q_MODE_RAW] = e2q_mode_export,
-	[E2Q_MODE_INSTALL] = not_available,
+	[E2Q_MODE_INSTALL] = e2q_mode_install,
 	[E2Q_MODE_INFO] = not_available,
 	[E2Q_MODE_CHECK] = not_available,
 	[E2Q_MODE_VERIFY] = not_available,
@@ -51,6 +51,9 @@ static int run_mode(const struct e2q_options *o)
 		qcow_source = e2q_source_is_qcow(o->source);
 		if (o->mode == E2Q_MODE_RAW && qcow_source)
 			return e2q_mode_convert(o);
+		/* -ra: a whole copy, or a move inside SOURCE */
+		if (o->mode == E2Q_MODE_RAW && o->all_data && !qcow_source)
+			return e2q_mode_move(o);
 		if (qcow_source) {
 			com_err(e2q_program_name, 0,
 				_("%s is a qcow image, not a filesystem; "

@@ -1,0 +1,463 @@
+/*
+ * mode_move.c --- -ra: copy a whole filesystem (metadata and data) to
+ * another file or device, or move it to another offset inside its own file
+ * (one operand with -o and/or -O).
+ *
+ * A copy to a new file carries what e2image -ra carries, byte for byte.  A
+ * copy written over old contents (a device, -O, -c, or a move) also
+ * carries every allocated block, the backup superblocks and descriptors and
+ * the whole inode tables, or the old contents would show through.
+ *
+ * Interruptions (SIGINT, SIGTERM, SIGHUP) are acted on between batches.
+ * While the source is untouched the copy stops at once and says so.  Once a
+ * move has overwritten part of the source, stopping would leave neither
+ * copy whole: the first interruption only warns, a second one stops and
+ * says exactly which bytes remain to be moved.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ext2fs/ext2fs.h>
+
+#include "nls-enable.h"
+#include "e2q_err.h"
+#include "e2meta/e2meta.h"
+#include "e2copy/block_copy.h"
+#include "misc/e2qcow.h"
+#include "misc/output_file.h"
+#include "misc/progress.h"
+
+static volatile sig_atomic_t interruptions;
+
+struct move {
+	const struct e2q_options *opts;
+	ext2_filsys fs;
+	ext2fs_block_bitmap map;
+	struct e2q_meta_stats meta;
+	int same_file;		/* one operand: a move inside SOURCE */
+	int in_place;		/* written over the destination's contents */
+	int fd;			/* SOURCE, read-write, for a move */
+	int src_fd, check_fd;	/* SOURCE read-only; DEST read-only for -c */
+	struct e2q_output out;	/* DEST of a copy */
+	int out_open;
+	const char *dest;	/* DEST, or SOURCE for a move */
+	struct e2q_copy_params cp;
+	struct e2q_copy_stats st;
+	struct e2q_progress progress;
+	int warned;
+};
+
+static void count_interruption(int sig)
+{
+	(void) sig;
+	interruptions++;
+}
+
+static void catch_interruptions(int on)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = on ? count_interruption : SIG_DFL;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static int refuse_mounted(const struct move *m)
+{
+	const struct e2q_options *o = m->opts;
+	int flags = 0;
+
+	if (ext2fs_check_if_mounted(o->source, &flags) == 0 &&
+	    (flags & EXT2_MF_MOUNTED) &&
+	    (m->same_file || (!o->force && !(flags & EXT2_MF_READONLY)))) {
+		com_err(e2q_program_name, 0, m->same_file ?
+			_("%s is mounted: unmount it before moving it") :
+			_("%s is mounted read-write: its copy would be "
+			  "inconsistent (use -f to force)"), o->source);
+		return E2Q_EXIT_REFUSED;
+	}
+	flags = 0;
+	if (!m->same_file && ext2fs_check_if_mounted(o->dest, &flags) == 0 &&
+	    (flags & EXT2_MF_MOUNTED)) {
+		com_err(e2q_program_name, 0, _("%s is mounted: refusing to "
+					       "write over it"), o->dest);
+		return E2Q_EXIT_REFUSED;
+	}
+	return E2Q_EXIT_OK;
+}
+
+static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
+			   dgrp_t group)
+{
+	const char *source = priv;
+
+	if (ino)
+		com_err(e2q_program_name, code, _("in inode %u of %s"), ino,
+			source);
+	else
+		com_err(e2q_program_name, code, _("in group %u of %s"), group,
+			source);
+}
+
+static int mark_blocks(struct move *m)
+{
+	struct e2q_meta_options mo;
+	errcode_t err;
+
+	memset(&mo, 0, sizeof(mo));
+	mo.all_data = 1;
+	mo.whole_inode_tables = m->in_place;
+	mo.problem = report_problem;
+	mo.priv = (void *) m->opts->source;
+	err = ext2fs_allocate_block_bitmap(m->fs, "blocks to copy", &m->map);
+	if (!err)
+		err = e2q_meta_mark(m->fs, &mo, m->map, &m->meta);
+	if (!err && m->in_place)
+		err = e2q_copy_mark_allocated(m->fs, m->map);
+	if (err) {
+		com_err(e2q_program_name, err, _("while walking %s"),
+			m->opts->source);
+		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_SOURCE;
+	}
+	return E2Q_EXIT_OK;
+}
+
+static int open_fd(const char *path, int flags, int *fd)
+{
+	*fd = open(path, flags);
+	if (*fd >= 0)
+		return E2Q_EXIT_OK;
+	com_err(e2q_program_name, errno, _("while opening %s"), path);
+	return flags == O_RDONLY ? E2Q_EXIT_SOURCE : E2Q_EXIT_OUTPUT;
+}
+
+/* Source and destination descriptors; DEST opened as output_file.h says. */
+static int open_files(struct move *m)
+{
+	const struct e2q_options *o = m->opts;
+	int rc;
+
+	if (m->same_file) {
+		rc = open_fd(o->source, O_RDWR, &m->fd);
+		m->src_fd = m->check_fd = m->fd;
+		return rc;
+	}
+	rc = open_fd(o->source, O_RDONLY, &m->src_fd);
+	if (!rc)
+		rc = e2q_output_open(o->dest, o->source,
+				     o->dst_offset_set || o->check_existing,
+				     &m->out);
+	m->out_open = !rc;
+	if (!rc && o->check_existing)
+		rc = open_fd(o->dest, O_RDONLY, &m->check_fd);
+	return rc;
+}
+
+/* For -n: everything read-only, and nothing created. */
+static int open_files_read_only(struct move *m)
+{
+	const struct e2q_options *o = m->opts;
+	int rc;
+
+	rc = open_fd(o->source, O_RDONLY, &m->src_fd);
+	if (!rc && m->same_file)
+		m->check_fd = m->src_fd;
+	else if (!rc && access(o->dest, F_OK) == 0)
+		rc = open_fd(o->dest, O_RDONLY, &m->check_fd);
+	return rc;
+}
+
+/* Fills the copy parameters; refuses a device too small for the copy. */
+static int plan_copy(struct move *m)
+{
+	const struct e2q_options *o = m->opts;
+	struct e2q_copy_params *cp = &m->cp;
+	struct stat st;
+	off_t end;
+
+	cp->src_fd = m->src_fd;
+	cp->dst_fd = o->dry_run ? m->check_fd :
+		     m->same_file ? m->fd : m->out.fd;
+	cp->dst_read_fd = m->check_fd;
+	cp->src_offset = o->src_offset;
+	cp->dst_offset = o->dst_offset;
+	cp->block_size = m->fs->blocksize;
+	cp->blocks = ext2fs_blocks_count(m->fs->super);
+	cp->lead_blocks = m->fs->super->s_first_data_block;
+	cp->flags = (m->same_file ? E2Q_COPY_SAME_FILE : 0) |
+		    (o->check_existing ? E2Q_COPY_CHECK : 0) |
+		    (o->dry_run ? E2Q_COPY_DRY_RUN : 0);
+	if (cp->dst_fd < 0)
+		return E2Q_EXIT_OK;	/* -n, and DEST does not exist yet */
+	if (fstat(cp->dst_fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		cp->flags |= E2Q_COPY_HOLES;
+		cp->dst_size = (uint64_t) st.st_size;
+		return E2Q_EXIT_OK;
+	}
+	end = lseek(cp->dst_fd, 0, SEEK_END);
+	if (end >= 0 && (uint64_t) end <
+	    cp->dst_offset + cp->blocks * cp->block_size) {
+		com_err(e2q_program_name, E2Q_ET_DEVICE_TOO_SMALL,
+			_("%s holds %llu bytes; the copy needs %llu"), m->dest,
+			(unsigned long long) end, (unsigned long long)
+			(cp->dst_offset + cp->blocks * cp->block_size));
+		return E2Q_EXIT_REFUSED;
+	}
+	return E2Q_EXIT_OK;
+}
+
+static void warn_unsafe_stop(struct move *m, const struct e2q_copy_stats *st)
+{
+	if (m->progress.on_terminal)
+		fputc('\n', stderr);
+	com_err(e2q_program_name, 0,
+		_("part of %s is already overwritten: stopping now would "
+		  "leave neither copy usable, so the move goes on (%llu of "
+		  "%llu blocks left); interrupt again to stop anyway"),
+		m->dest, (unsigned long long) (st->marked - st->done),
+		(unsigned long long) st->marked);
+	m->warned = 1;
+}
+
+static int checkpoint(const struct e2q_copy_stats *st, void *priv)
+{
+	struct move *m = priv;
+
+	e2q_progress_update(&m->progress, st->done);
+	if (!interruptions)
+		return 0;
+	if (!st->source_touched || interruptions > 1)
+		return 1;
+	if (!m->warned)
+		warn_unsafe_stop(m, st);
+	return 0;
+}
+
+/* What the user must do after a stop that left the move half done. */
+static void explain_broken_move(const struct move *m)
+{
+	const struct e2q_copy_params *cp = &m->cp;
+	unsigned long long bs = cp->block_size;
+	unsigned long long from = cp->src_offset + m->st.remain_first * bs;
+	unsigned long long to = cp->dst_offset + m->st.remain_first * bs;
+	unsigned long long len = (m->st.remain_end - m->st.remain_first) * bs;
+	int overlap = m->st.backwards && to < from + len;
+
+	com_err(e2q_program_name, E2Q_ET_INTERRUPTED,
+		_("the move of %s stopped half done: the filesystem is not "
+		  "usable until bytes %llu to %llu are copied to offset %llu"),
+		m->dest, from, from + len, to);
+	if (overlap)
+		fprintf(stderr, _("Copy them from the last block down to the "
+				  "first: a forward copy such as dd would "
+				  "overwrite bytes before reading them.\n"));
+	else
+		fprintf(stderr, _("For example: dd if=%s of=%s bs=1M "
+				  "iflag=skip_bytes,count_bytes "
+				  "oflag=seek_bytes skip=%llu seek=%llu "
+				  "count=%llu conv=notrunc\n"),
+			m->dest, m->dest, from, to, len);
+}
+
+static void explain_interruption(const struct move *m)
+{
+	if (m->same_file && m->st.source_touched)
+		explain_broken_move(m);
+	else if (m->same_file)
+		com_err(e2q_program_name, E2Q_ET_INTERRUPTED,
+			_("before any block of the filesystem was overwritten: "
+			  "it is intact at offset %llu of %s"),
+			(unsigned long long) m->cp.src_offset, m->dest);
+	else if (m->out.tmp_path)
+		com_err(e2q_program_name, E2Q_ET_INTERRUPTED,
+			_("%s is unchanged and nothing was written"),
+			m->opts->source);
+	else
+		com_err(e2q_program_name, E2Q_ET_INTERRUPTED,
+			_("%s is unchanged; %s holds an incomplete copy: run "
+			  "the command again to complete it"),
+			m->opts->source, m->dest);
+}
+
+/* A regular file shorter than the copied filesystem is extended. */
+static errcode_t extend_to_size(const struct move *m)
+{
+	const struct e2q_copy_params *cp = &m->cp;
+	uint64_t end = cp->dst_offset + cp->blocks * cp->block_size;
+	struct stat st;
+
+	if (fstat(cp->dst_fd, &st) < 0)
+		return errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t) st.st_size >= end)
+		return 0;
+	return ftruncate(cp->dst_fd, (off_t) end) < 0 ? errno : 0;
+}
+
+static errcode_t finish_copy(struct move *m)
+{
+	errcode_t err = extend_to_size(m);
+
+	if (!err && m->same_file && fsync(m->fd) < 0 && errno != EINVAL)
+		err = errno;
+	return err;
+}
+
+static int run_copy(struct move *m)
+{
+	errcode_t err;
+
+	m->cp.checkpoint = checkpoint;
+	m->cp.priv = m;
+	e2q_copy_plan(&m->cp, m->map, &m->st);
+	e2q_progress_start(&m->progress, m->opts->progress,
+			   m->same_file ? _("Moving") : _("Copying"),
+			   m->st.marked, m->cp.block_size);
+	catch_interruptions(1);
+	err = e2q_copy_blocks(&m->cp, m->map, &m->st);
+	catch_interruptions(0);
+	if (!err)
+		err = finish_copy(m);
+	if (err == E2Q_ET_INTERRUPTED) {
+		explain_interruption(m);
+		return E2Q_EXIT_OUTPUT;
+	}
+	if (err) {
+		com_err(e2q_program_name, err, _("while copying %s to %s"),
+			m->opts->source, m->dest);
+		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_OUTPUT;
+	}
+	e2q_progress_end(&m->progress, m->st.done,
+			 m->st.done * m->cp.block_size,
+			 m->st.written * m->cp.block_size);
+	return E2Q_EXIT_OK;
+}
+
+static int report_dry_run(struct move *m)
+{
+	const struct e2q_options *o = m->opts;
+	errcode_t err = 0;
+
+	if (o->check_existing && m->check_fd >= 0)
+		err = e2q_copy_blocks(&m->cp, m->map, &m->st);
+	else
+		e2q_copy_plan(&m->cp, m->map, &m->st);
+	if (err) {
+		com_err(e2q_program_name, err, _("while comparing %s with %s"),
+			o->source, m->dest);
+		return E2Q_EXIT_SOURCE;
+	}
+	printf(_("%s: %llu blocks of %u bytes (%.1f MiB) would be copied "
+		 "from offset %llu to offset %llu of %s%s\n"), o->source,
+	       (unsigned long long) m->st.marked, m->cp.block_size,
+	       (double) m->st.marked * m->cp.block_size / 1048576.0,
+	       (unsigned long long) o->src_offset,
+	       (unsigned long long) o->dst_offset, m->dest,
+	       m->st.backwards ? _(", from the last block down") : "");
+	if (o->check_existing)
+		printf(_("%llu blocks already hold the data to be copied\n"),
+		       (unsigned long long) m->st.matched);
+	return E2Q_EXIT_OK;
+}
+
+static int copy_or_move(struct move *m)
+{
+	int rc = m->opts->dry_run ? open_files_read_only(m) : open_files(m);
+
+	if (!rc)
+		rc = plan_copy(m);
+	if (!rc && m->opts->dry_run)
+		return report_dry_run(m);
+	if (!rc)
+		rc = run_copy(m);
+	if (!rc && m->opts->check_existing)
+		printf(_("%llu blocks already held the data to be copied\n"),
+		       (unsigned long long) m->st.matched);
+	return rc;
+}
+
+static void close_move(struct move *m, int rc)
+{
+	if (m->out_open && (rc || m->opts->dry_run))
+		e2q_output_abort(&m->out);
+	if (m->check_fd >= 0 && m->check_fd != m->fd &&
+	    m->check_fd != m->src_fd)
+		close(m->check_fd);
+	if (m->src_fd >= 0 && m->src_fd != m->fd)
+		close(m->src_fd);
+	if (m->fd >= 0)
+		close(m->fd);
+	if (m->map)
+		ext2fs_free_block_bitmap(m->map);
+	if (m->fs)
+		ext2fs_close_free(&m->fs);
+}
+
+/* output_file.h writes such a destination in place. */
+static int exists_not_regular(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+static int usage_error(const char *msg)
+{
+	com_err(e2q_program_name, 0, "%s", msg);
+	return E2Q_EXIT_USAGE;
+}
+
+static int check_usage(const struct e2q_options *o)
+{
+	if (!o->dest && o->src_offset == o->dst_offset)
+		return usage_error(_("nothing to move: -o and -O give the "
+				     "same offset"));
+	if (o->dest && strcmp(o->dest, "-") == 0 && o->check_existing)
+		return usage_error(_("-c cannot compare with standard output"));
+	return E2Q_EXIT_OK;
+}
+
+int e2q_mode_move(const struct e2q_options *o)
+{
+	struct move m;
+	int rc;
+
+	rc = check_usage(o);
+	if (rc)
+		return rc;
+	if (o->dest && strcmp(o->dest, "-") == 0)
+		return e2q_mode_export(o);	/* a stream: as -r writes it */
+	memset(&m, 0, sizeof(m));
+	m.opts = o;
+	m.fd = m.src_fd = m.check_fd = -1;
+	m.same_file = !o->dest;
+	m.dest = m.same_file ? o->source : o->dest;
+	m.in_place = m.same_file || o->dst_offset_set || o->check_existing ||
+		     exists_not_regular(m.dest);
+	rc = refuse_mounted(&m);
+	if (!rc)
+		rc = e2q_open_source_fs(o, &m.fs);
+	if (!rc)
+		rc = mark_blocks(&m);
+	if (!rc)
+		rc = copy_or_move(&m);
+	if (!rc && m.out_open && !o->dry_run) {
+		m.out_open = 0;
+		rc = e2q_output_commit(&m.out);
+	}
+	if (!rc && m.meta.problems)
+		rc = E2Q_EXIT_DAMAGED;
+	close_move(&m, rc);
+	return rc;
+}
