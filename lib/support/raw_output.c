@@ -16,7 +16,7 @@
 #include "e2q_err.h"
 #include "support/raw_output.h"
 
-#define STAGING_BYTES	(4U << 20)
+#define STAGING_BYTES	(1U << 20)
 #define ZERO_CHUNK	(1U << 20)
 
 struct e2q_raw_output {
