@@ -339,3 +339,42 @@ one_stderr_line() {
 	fi
 	echo "ok: one line on stderr naming $name: $(cat "$file")"
 }
+
+# folder_state: names and checksums of every file under the current
+# folder, to prove that a failed run left nothing behind and changed
+# nothing.
+folder_state() {
+	find . -path ./mke2fs.conf -prune -o -print0 | sort -z |
+		xargs -0 -r sh -c 'for f; do if [ -f "$f" ]; then sha1sum "$f"; else echo "dir $f"; fi; done' sh
+}
+
+# expect_failure CODE NAME CMD...: CMD must exit with CODE, print exactly
+# one line on stderr that names NAME, and leave the current folder as it
+# was: no new file (no half-written output, no temporary), no changed file.
+expect_failure() {
+	local code=$1 name=$2 before after err rc ok=0
+	shift 2
+	echo "+ $* (expecting exit $code)"
+	before=$(folder_state)
+	err=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	after=$(folder_state)
+	if [ "$rc" -ne "$code" ]; then
+		echo "MISMATCH: exit $rc, expected $code"
+		ok=1
+	else
+		echo "ok: exit $rc"
+	fi
+	printf '%s' "$err" >stderr.txt
+	[ -n "$err" ] && echo >>stderr.txt
+	one_stderr_line stderr.txt "$name" || ok=1
+	rm -f stderr.txt
+	if [ "$before" != "$after" ]; then
+		echo "MISMATCH: the folder changed:"
+		diff <(echo "$before") <(echo "$after")
+		ok=1
+	else
+		echo "ok: nothing created or changed in the folder"
+	fi
+	return $ok
+}
