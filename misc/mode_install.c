@@ -62,9 +62,10 @@ static int check_install(const struct e2q_options *o,
 	if (!err)
 		return E2Q_EXIT_OK;
 	if (err == E2Q_ET_E2I_OTHER_FS) {
-		com_err(e2q_program_name, err,
-			_("%s does not hold the filesystem of %s "
-			  "(use -f to install anyway)"), o->source, o->dest);
+		com_err(e2q_program_name, 0,
+			_("%s holds another filesystem than %s (other UUID, "
+			  "block size or count; use -f to install anyway)"),
+			o->source, o->dest);
 		return E2Q_EXIT_REFUSED;
 	}
 	com_err(e2q_program_name, err, _("while installing %s onto %s"),
