@@ -52,6 +52,7 @@ struct e2q_options {
 	uint64_t dst_offset;		/* -O */
 	int src_offset_set, dst_offset_set;
 	const char *compression;	/* -z TYPE[:LEVEL] */
+	int compress_type, compress_level; /* from -z: e2q_qcow_codec_type, 0 = default */
 	unsigned int jobs;		/* -j */
 	const char *snapshot;		/* -l */
 };

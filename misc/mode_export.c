@@ -8,12 +8,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ext2fs/ext2fs.h>
 
 #include "nls-enable.h"
 #include "e2q_err.h"
 #include "e2meta/e2meta.h"
+#include "qcow/qcow_encoder.h"
+#include "qcow/qcow_format.h"
 #include "qcow/qcow_writer.h"
 #include "support/raw_output.h"
 #include "misc/e2qcow.h"
@@ -22,6 +25,9 @@
 
 #define READ_BATCH_BYTES	(4U << 20)
 
+/* Compressed clusters are 64 KiB (or a block): better ratio, fewer tables. */
+#define COMPRESSED_CLUSTER_BITS	16
+
 struct export {
 	const struct e2q_options *opts;
 	ext2_filsys fs;
@@ -29,6 +35,9 @@ struct export {
 	struct e2q_meta_stats stats;
 	struct e2q_output out;
 	e2q_qcow_writer *qcow;
+	e2q_qcow_encoder *enc;	/* blocks to pieces; NULL: plain put() */
+	unsigned int cluster_bits;
+	uint64_t plan_end;	/* clusters below are planned */
 	e2q_raw_output *raw;
 	struct e2q_progress progress;
 	blk64_t done;
@@ -128,9 +137,44 @@ static int mark_metadata(struct export *x)
 	return E2Q_EXIT_OK;
 }
 
+/* Plans the clusters that hold a run of blocks. */
 static errcode_t plan_run(blk64_t first, blk64_t count, void *priv)
 {
-	return e2q_qcow_writer_plan(priv, first, count);
+	struct export *x = priv;
+	unsigned int shift = x->cluster_bits - EXT2_BLOCK_SIZE_BITS(x->fs->super);
+	uint64_t c = first >> shift, end = ((first + count - 1) >> shift) + 1;
+
+	if (c < x->plan_end)
+		c = x->plan_end;
+	x->plan_end = end;
+	return c < end ? e2q_qcow_writer_plan(x->qcow, c, end - c) : 0;
+}
+
+static errcode_t measure_pieces(uint64_t first, uint64_t count,
+				const struct e2q_qcow_piece *pieces, void *priv)
+{
+	return e2q_qcow_writer_measure(priv, first, count, pieces);
+}
+
+static errcode_t put_pieces(uint64_t first, uint64_t count,
+			    const struct e2q_qcow_piece *pieces, void *priv)
+{
+	return e2q_qcow_writer_put_pieces(priv, first, count, pieces);
+}
+
+static errcode_t new_encoder(struct export *x, e2q_qcow_pieces_fn fn)
+{
+	struct e2q_qcow_encoder_params p;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(&p, 0, sizeof(p));
+	p.cluster_bits = x->cluster_bits;
+	p.block_bits = (unsigned int) EXT2_BLOCK_SIZE_BITS(x->fs->super);
+	p.type = x->opts->compression ? x->opts->compress_type :
+		 E2Q_QCOW_CODEC_NONE;
+	p.level = x->opts->compress_level;
+	p.threads = x->opts->jobs ? x->opts->jobs : cpus > 0 ? (unsigned) cpus : 1;
+	return e2q_qcow_encoder_new(&p, fn, x->qcow, &x->enc);
 }
 
 static errcode_t store_run(blk64_t first, blk64_t count, const void *data,
@@ -140,7 +184,9 @@ static errcode_t store_run(blk64_t first, blk64_t count, const void *data,
 	unsigned int bs = x->fs->blocksize;
 	errcode_t err;
 
-	if (x->qcow)
+	if (x->enc)
+		err = e2q_qcow_encoder_add(x->enc, first, count, data);
+	else if (x->qcow)
 		err = e2q_qcow_writer_put(x->qcow, first, count, data);
 	else
 		err = e2q_raw_output_write(x->raw, first * bs, data, count * bs);
@@ -153,20 +199,87 @@ static errcode_t store_run(blk64_t first, blk64_t count, const void *data,
 	return 0;
 }
 
-static errcode_t start_qcow(struct export *x)
+static errcode_t new_qcow(struct export *x)
 {
 	struct e2q_qcow_writer_params p;
-	errcode_t err;
+	unsigned int bits = (unsigned int) EXT2_BLOCK_SIZE_BITS(x->fs->super);
 
+	if (x->opts->compression && bits < COMPRESSED_CLUSTER_BITS)
+		bits = COMPRESSED_CLUSTER_BITS;
+	x->cluster_bits = bits;
 	memset(&p, 0, sizeof(p));
 	p.virtual_size = ext2fs_blocks_count(x->fs->super) * x->fs->blocksize;
-	p.cluster_bits = (unsigned int) (EXT2_BLOCK_SIZE_BITS(x->fs->super));
-	err = e2q_qcow_writer_new(&p, &x->qcow);
+	p.cluster_bits = bits;
+	p.compression_type = x->opts->compress_type == E2Q_QCOW_CODEC_ZSTD ?
+			     E2Q_QCOW2_COMPRESSION_ZSTD :
+			     E2Q_QCOW2_COMPRESSION_ZLIB;
+	p.stream = x->out.is_stream;
+	return e2q_qcow_writer_new(&p, &x->qcow);
+}
+
+/* Reads every marked block and hands it to store_run; an exit code. */
+static int read_pass(struct export *x, const char *what)
+{
+	unsigned int bs = x->fs->blocksize;
+	errcode_t err;
+
+	x->done = 0;
+	e2q_progress_start(&x->progress, x->opts->progress, what,
+			   x->stats.marked_blocks, bs);
+	err = e2q_meta_read_runs(x->fs, x->map, READ_BATCH_BYTES / bs,
+				 store_run, x);
+	if (!err && x->enc)
+		err = x->write_err = e2q_qcow_encoder_finish(x->enc);
+	if (err && !x->write_err) {
+		com_err(e2q_program_name, err, _("while reading %s"),
+			x->opts->source);
+		return E2Q_EXIT_SOURCE;
+	}
+	if (err) {
+		com_err(e2q_program_name, err, _("while writing %s"),
+			x->opts->dest);
+		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_OUTPUT;
+	}
+	return E2Q_EXIT_OK;
+}
+
+/*
+ * A stream is written front to back: a first pass learns which clusters are
+ * zero and how long each compressed one is, so that every table can be
+ * written before the data.
+ */
+static int measure_stream(struct export *x)
+{
+	int rc;
+	errcode_t err = new_encoder(x, measure_pieces);
+
+	if (err) {
+		com_err(e2q_program_name, err, _("while writing %s"),
+			x->opts->dest);
+		return E2Q_EXIT_INTERNAL;
+	}
+	rc = read_pass(x, _("Measuring"));
+	e2q_qcow_encoder_free(x->enc);
+	x->enc = NULL;
+	return rc;
+}
+
+static errcode_t plan_qcow(struct export *x)
+{
+	errcode_t err = new_qcow(x);
+
 	if (!err)
 		err = e2q_meta_for_each_run(x->fs, x->map, ~(blk64_t) 0,
-					    plan_run, x->qcow);
-	if (!err)
-		err = e2q_qcow_writer_start(x->qcow, x->out.fd);
+					    plan_run, x);
+	return err;
+}
+
+static errcode_t start_qcow(struct export *x)
+{
+	errcode_t err = e2q_qcow_writer_start(x->qcow, x->out.fd);
+
+	if (!err && (x->opts->compression || x->out.is_stream))
+		err = new_encoder(x, put_pieces);
 	return err;
 }
 
@@ -200,36 +313,51 @@ static errcode_t finish_output(struct export *x, uint64_t *bytes_out)
 	return err;
 }
 
+static int report_write_error(struct export *x, errcode_t err)
+{
+	com_err(e2q_program_name, err, _("while writing %s"), x->opts->dest);
+	return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_OUTPUT;
+}
+
+/* Sets up the qcow2 writer or the raw output; an exit code. */
+static int open_writer(struct export *x)
+{
+	errcode_t err;
+	int rc;
+
+	if (x->opts->mode != E2Q_MODE_QCOW2) {
+		err = start_raw(x);
+		return err ? report_write_error(x, err) : E2Q_EXIT_OK;
+	}
+	err = plan_qcow(x);
+	if (err)
+		return report_write_error(x, err);
+	if (x->out.is_stream) {
+		rc = measure_stream(x);
+		if (rc)
+			return rc;
+	}
+	err = start_qcow(x);
+	return err ? report_write_error(x, err) : E2Q_EXIT_OK;
+}
+
 /* Copies the marked blocks; the output is open, and aborted on failure. */
 static int copy_blocks(struct export *x)
 {
-	unsigned int bs = x->fs->blocksize;
 	uint64_t bytes_out = 0;
 	errcode_t err;
+	int rc;
 
-	err = x->opts->mode == E2Q_MODE_QCOW2 ? start_qcow(x) : start_raw(x);
-	if (err) {
-		com_err(e2q_program_name, err, _("while writing %s"),
-			x->opts->dest);
-		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_OUTPUT;
-	}
-	e2q_progress_start(&x->progress, x->opts->progress, _("Copying"),
-			   x->stats.marked_blocks, bs);
-	err = e2q_meta_read_runs(x->fs, x->map, READ_BATCH_BYTES / bs,
-				 store_run, x);
-	if (!err)
-		err = finish_output(x, &bytes_out);
-	else if (!x->write_err) {
-		com_err(e2q_program_name, err, _("while reading %s"),
-			x->opts->source);
-		return E2Q_EXIT_SOURCE;
-	}
-	if (err) {
-		com_err(e2q_program_name, err, _("while writing %s"),
-			x->opts->dest);
-		return E2Q_EXIT_OUTPUT;
-	}
-	e2q_progress_end(&x->progress, x->done, x->done * bs, bytes_out);
+	rc = open_writer(x);
+	if (!rc)
+		rc = read_pass(x, _("Copying"));
+	if (rc)
+		return rc;
+	err = finish_output(x, &bytes_out);
+	if (err)
+		return report_write_error(x, err);
+	e2q_progress_end(&x->progress, x->done, x->done * x->fs->blocksize,
+			 bytes_out);
 	return E2Q_EXIT_OK;
 }
 
@@ -260,6 +388,8 @@ static void print_dry_run(const struct export *x)
 
 static void close_export(struct export *x)
 {
+	if (x->enc)
+		e2q_qcow_encoder_free(x->enc);
 	if (x->qcow)
 		e2q_qcow_writer_free(x->qcow);
 	if (x->raw)

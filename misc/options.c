@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nls-enable.h"
+#include "qcow/qcow_compress.h"
 #include "misc/e2qcow.h"
 #include "version.h"
 
@@ -64,6 +65,12 @@ void e2q_usage(FILE *f)
 		"  -f              allow a filesystem mounted read-write\n"
 		"  -n              dry run: walk the filesystem, write nothing\n"
 		"  -p              show progress on stderr, and a summary\n"
+		"  -z [zlib|zstd][:LEVEL]  compress the qcow2 image (-Q): zlib "
+		"makes a\n"
+		"                  version 2 image any qemu reads, zstd a "
+		"version 3 one\n"
+		"  -j THREADS      compress on this many threads (default: "
+		"the online CPUs)\n"
 		"  -b SUPERBLOCK   open the filesystem from this backup "
 		"superblock\n"
 		"  -B BLOCKSIZE    block size to use with -b\n"
@@ -103,6 +110,49 @@ static int set_mode(struct e2q_options *o, enum e2q_mode mode)
 	return 0;
 }
 
+/*
+ * -z [zlib|zstd][:LEVEL], or -z LEVEL: the type defaults to zstd when this
+ * build has it, else zlib; the level to the type's default.
+ */
+static int parse_compression(struct e2q_options *o, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	size_t name_len = colon ? (size_t) (colon - arg) : strlen(arg);
+	const char *level = colon ? colon + 1 : NULL;
+	unsigned long long n = 0;
+
+	if (!colon && arg[0] >= '0' && arg[0] <= '9') {
+		name_len = 0;
+		level = arg;
+	}
+	o->compress_type = e2q_qcow_codec_available(E2Q_QCOW_CODEC_ZSTD) ?
+			   E2Q_QCOW_CODEC_ZSTD : E2Q_QCOW_CODEC_ZLIB;
+	if (name_len == 4 && strncmp(arg, "zlib", 4) == 0)
+		o->compress_type = E2Q_QCOW_CODEC_ZLIB;
+	else if (name_len == 4 && strncmp(arg, "zstd", 4) == 0)
+		o->compress_type = E2Q_QCOW_CODEC_ZSTD;
+	else if (name_len) {
+		com_err(e2q_program_name, 0, _("unknown compression type "
+			"\"%.*s\": use zlib or zstd"), (int) name_len, arg);
+		return -1;
+	}
+	if (!e2q_qcow_codec_available(o->compress_type)) {
+		com_err(e2q_program_name, 0, "%s", _("this e2qcow was built "
+			"without zstd; use -z zlib"));
+		return -1;
+	}
+	if (level && (parse_number(level, _("compression level"), &n) ||
+		      n == 0 || n > 99 ||
+		      e2q_qcow_codec_check_level(o->compress_type, (int) n))) {
+		com_err(e2q_program_name, 0, _("compression level %s is out "
+			"of range for %s"), level, o->compress_type ==
+			E2Q_QCOW_CODEC_ZLIB ? "zlib (1-9)" : "zstd (1-22)");
+		return -1;
+	}
+	o->compress_level = (int) n;
+	return 0;
+}
+
 /* Options that choose a mode; returns 0 when c is not one of them. */
 static int mode_of_option(int c, enum e2q_mode *mode)
 {
@@ -130,7 +180,9 @@ static int apply_option(struct e2q_options *o, int c, const char *arg)
 	case 'c': o->check_existing = 1; return 0;
 	case 'y': o->assume_yes = 1; return 0;
 	case 's': o->scramble = 1; return 0;
-	case 'z': o->compression = arg; return 0;
+	case 'z':
+		o->compression = arg;
+		return parse_compression(o, arg) ? 1 + E2Q_EXIT_USAGE : 0;
 	case 'l': o->snapshot = arg; return 0;
 	case OPT_KEEP_XATTRS: o->keep_xattrs = 1; return 0;
 	case OPT_SCRAMBLE_MAP: o->scramble_map = arg; return 0;
@@ -189,10 +241,6 @@ static const char *unavailable_option(const struct e2q_options *o)
 {
 	if (o->scramble || o->scramble_map || o->keep_xattrs)
 		return "-s";
-	if (o->compression)
-		return "-z";
-	if (o->jobs)
-		return "-j";
 	if (o->snapshot)
 		return "-l";
 	return NULL;
@@ -214,9 +262,8 @@ static const char *check_conflicts(const struct e2q_options *o)
 		return _("-B needs -b");
 	if (o->check_existing && (o->mode != E2Q_MODE_RAW || !o->all_data))
 		return _("-c is only allowed with -ra");
-	if (o->dest && strcmp(o->dest, "-") == 0 && o->mode == E2Q_MODE_QCOW2)
-		return _("a qcow2 image cannot be written to standard output "
-			 "yet; use -r");
+	if (o->compression && o->mode != E2Q_MODE_QCOW2)
+		return _("-z is only allowed with -Q");
 	return NULL;
 }
 
