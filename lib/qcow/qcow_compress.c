@@ -30,9 +30,14 @@ struct e2q_qcow_codec {
 #endif
 };
 
+/*
+ * Measured on the 64 GiB benchmark filesystem (1.1 GB of metadata): zlib 1
+ * takes 9.6 s of CPU for 44 MB, zlib 6 (qemu's) 12.4 s for 38 MB; zstd 1 and
+ * 3 both about 0.7 s for 22 MB.
+ */
 int e2q_qcow_codec_default_level(enum e2q_qcow_codec_type type)
 {
-	return type == E2Q_QCOW_CODEC_ZSTD ? 3 : 6;
+	return type == E2Q_QCOW_CODEC_ZSTD ? 3 : 1;
 }
 
 int e2q_qcow_codec_available(enum e2q_qcow_codec_type type)
