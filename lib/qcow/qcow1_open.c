@@ -102,9 +102,13 @@ static errcode_t parse_qcow1_header(e2q_qcow_image *img,
 	if (backing_len > E2Q_QCOW2_MAX_BACKING_NAME)
 		return fail(problem, "backing file name", backing,
 			    E2Q_ET_QCOW_BAD_HEADER);
-	if (backing_len)
+	if (backing_len && !(img->open_flags & E2Q_QCOW_OPEN_IGNORE_BACKING))
 		return fail(problem, "backing file name", backing,
 			    E2Q_ET_QCOW_BACKING_FILE);
+	if (backing_len && e2q_qcow_read_string(img, backing, backing_len,
+						&img->backing_name))
+		return fail(problem, "backing file name", backing,
+			    E2Q_ET_QCOW_TABLE_OUTSIDE_FILE);
 	img->l2_bits = l2_bits;
 	img->cluster_size = 1U << img->cluster_bits;
 	img->l2_entry_size = 8;

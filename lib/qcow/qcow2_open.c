@@ -259,15 +259,34 @@ static errcode_t check_backing(e2q_qcow_image *img, const unsigned char *h,
 	    len > img->cluster_size - off)
 		return fail(problem, "backing file name", off,
 			    E2Q_ET_QCOW_BAD_HEADER);
-	if (len)
+	if (len && !(img->open_flags & E2Q_QCOW_OPEN_IGNORE_BACKING))
 		return fail(problem, "backing file name", off,
 			    E2Q_ET_QCOW_BACKING_FILE);
+	if (len && e2q_qcow_read_string(img, off, len, &img->backing_name))
+		return fail(problem, "backing file name", off,
+			    E2Q_ET_QCOW_TABLE_OUTSIDE_FILE);
 	if (off < *ext_end)
 		*ext_end = off;
 	return 0;
 }
 
-static errcode_t parse_extensions(const unsigned char *h,
+static errcode_t note_extension(e2q_qcow_image *img, uint32_t type,
+				uint64_t off, uint32_t len)
+{
+	if (type == E2Q_QCOW2_EXT_BITMAPS)
+		img->has_bitmaps = 1;
+	if (type == E2Q_QCOW2_EXT_FEATURE_NAMES) {
+		img->feature_names_off = off;
+		img->feature_names_len = len;
+	} else if (type == E2Q_QCOW2_EXT_BACKING_FORMAT &&
+		   !img->backing_format) {
+		return e2q_qcow_read_string(img, off, len,
+					    &img->backing_format);
+	}
+	return 0;
+}
+
+static errcode_t parse_extensions(e2q_qcow_image *img, const unsigned char *h,
 				  uint64_t start, uint64_t end,
 				  struct e2q_qcow_problem *problem)
 {
@@ -288,6 +307,9 @@ static errcode_t parse_extensions(const unsigned char *h,
 		if (type == E2Q_QCOW2_EXT_LUKS)
 			return fail(problem, "header extension", off,
 				    E2Q_ET_QCOW_ENCRYPTED);
+		if (note_extension(img, type, off + 8, len))
+			return fail(problem, "header extension", off,
+				    E2Q_ET_QCOW_BAD_HEADER);
 		off += 8 + (((uint64_t) len + 7) & ~7ULL);
 	}
 	return 0;
@@ -319,7 +341,7 @@ static errcode_t parse_header(e2q_qcow_image *img, const unsigned char *h,
 	if (!err)
 		err = check_backing(img, h, &ext_end, problem);
 	if (!err)
-		err = parse_extensions(h, header_length, ext_end,
+		err = parse_extensions(img, h, header_length, ext_end,
 				       problem);
 	if (!err)
 		err = compute_geometry(img, h, problem);
@@ -415,8 +437,16 @@ static errcode_t load_refcount_table(e2q_qcow_image *img,
 	if (!err)
 		err = e2q_qcow_ranges_add(&img->meta, img->reftable_offset,
 					  len, "refcount table");
+	if (!err) {
+		img->reftable_entries = len / 8;
+		img->reftable = calloc(len / 8, sizeof(*img->reftable));
+		if (!img->reftable)
+			err = ENOMEM;
+	}
 	for (i = 0; !err && i < len / 8; i++) {
 		uint64_t block = e2q_get_be64(raw + i * 8);
+
+		img->reftable[i] = block;
 
 		if (block & E2Q_QCOW2_REFT_RESERVED_MASK)
 			err = fail(problem, "refcount table",
@@ -438,24 +468,6 @@ static errcode_t load_refcount_table(e2q_qcow_image *img,
 }
 
 /* ---- snapshots --------------------------------------------------------- */
-
-static errcode_t read_string(e2q_qcow_image *img, uint64_t offset,
-			     uint32_t len, char **ret)
-{
-	char *s = malloc((size_t) len + 1);
-	errcode_t err;
-
-	if (!s)
-		return ENOMEM;
-	err = e2q_qcow_read_exact(img, s, len, offset);
-	if (err) {
-		free(s);
-		return err;
-	}
-	s[len] = '\0';
-	*ret = s;
-	return 0;
-}
 
 /*
  * Reads the snapshot entry at `pos`; returns its length in *len, without
@@ -500,9 +512,10 @@ static errcode_t read_snapshot(e2q_qcow_image *img, uint64_t pos,
 		sn->disk_size = e2q_get_be64(extra + 8);
 	}
 	pos += sizeof(f) + extra_len;
-	err = read_string(img, pos, id_len, &sn->id);
+	err = e2q_qcow_read_string(img, pos, id_len, &sn->id);
 	if (!err)
-		err = read_string(img, pos + id_len, name_len, &sn->name);
+		err = e2q_qcow_read_string(img, pos + id_len, name_len,
+					   &sn->name);
 	return err ? fail(problem, "snapshot table", pos, err) : 0;
 }
 
@@ -563,6 +576,7 @@ static errcode_t load_snapshots(e2q_qcow_image *img,
 				   img->snapshots_offset,
 				   E2Q_ET_QCOW_TOO_LARGE);
 	}
+	img->snapshots_size = total;
 	if (!err)
 		err = e2q_qcow_ranges_add(&img->meta, img->snapshots_offset,
 					  total, "snapshot table");

@@ -48,6 +48,28 @@ errcode_t e2q_qcow_read_exact(const e2q_qcow_image *img, void *buf,
 	return 0;
 }
 
+/* Reads `len` bytes at `offset` into a new NUL-terminated string. */
+errcode_t e2q_qcow_read_string(const e2q_qcow_image *img, uint64_t offset,
+			       uint32_t len, char **ret)
+{
+	char *str;
+	errcode_t err;
+
+	if (offset > img->file_size || len > img->file_size - offset)
+		return E2Q_ET_QCOW_TABLE_OUTSIDE_FILE;
+	str = malloc((size_t) len + 1);
+	if (!str)
+		return ENOMEM;
+	err = e2q_qcow_read_exact(img, str, len, offset);
+	if (err) {
+		free(str);
+		return err;
+	}
+	str[len] = '\0';
+	*ret = str;
+	return 0;
+}
+
 int e2q_qcow_probe(int fd)
 {
 	unsigned char magic[4];
@@ -199,6 +221,7 @@ errcode_t e2q_qcow_open(int fd, const struct e2q_qcow_open_params *params,
 	if (!img)
 		return ENOMEM;
 	img->fd = fd;
+	img->open_flags = params ? params->flags : 0;
 	if (S_ISBLK(st.st_mode)) {
 		off_t end = lseek(fd, 0, SEEK_END);
 
@@ -238,6 +261,9 @@ void e2q_qcow_close(e2q_qcow_image *img)
 	e2q_qcow_ranges_free(&img->meta);
 	free_snapshots(img);
 	free(img->l1);
+	free(img->reftable);
+	free(img->backing_name);
+	free(img->backing_format);
 	free(img->l2_buf);
 	free(img->cbuf);
 	free(img->dbuf);

@@ -29,8 +29,15 @@ struct e2q_qcow_problem {
 
 struct e2q_qcow_open_params {
 	const char *snapshot;	/* id or name; NULL: the active state */
-	int flags;		/* reserved, 0 */
+	int flags;		/* E2Q_QCOW_OPEN_* */
 };
+
+/*
+ * Open an image that names a backing file without refusing it (the file is
+ * never opened: unallocated clusters read as zeros).  For --info and
+ * --check only, never for conversion.
+ */
+#define E2Q_QCOW_OPEN_IGNORE_BACKING	0x1
 
 /* Returns 1 when the first bytes of fd carry the qcow magic, 0 otherwise. */
 int e2q_qcow_probe(int fd);

@@ -74,6 +74,7 @@ struct e2q_qcow_ops {
 
 struct e2q_qcow_image {
 	int fd;
+	int open_flags;			/* E2Q_QCOW_OPEN_* */
 	uint64_t file_size;
 	const struct e2q_qcow_ops *ops;
 
@@ -101,6 +102,15 @@ struct e2q_qcow_image {
 	unsigned int refcount_order;
 	uint64_t reftable_offset;
 	uint32_t reftable_clusters;
+	uint64_t *reftable;		/* decoded refcount block offsets */
+	uint64_t reftable_entries;
+	uint64_t snapshots_size;	/* bytes of the snapshot table */
+	char *backing_name;		/* only with E2Q_QCOW_OPEN_IGNORE_BACKING */
+	char *backing_format;
+	uint64_t feature_names_off;	/* feature-name table extension */
+	uint32_t feature_names_len;
+	char feature_name[47];		/* last name read from that table */
+	int has_bitmaps;		/* bitmaps extension present */
 	uint32_t nb_snapshots;
 	uint64_t snapshots_offset;
 	struct e2q_qcow_snapshot *snapshots;
@@ -149,6 +159,9 @@ errcode_t e2q_qcow2_open_image(e2q_qcow_image *img,
 			       struct e2q_qcow_problem *problem);
 errcode_t e2q_qcow1_open_image(e2q_qcow_image *img,
 			       struct e2q_qcow_problem *problem);
+
+errcode_t e2q_qcow_read_string(const e2q_qcow_image *img, uint64_t offset,
+			       uint32_t len, char **ret);
 
 /* qcow_meta_ranges.c */
 errcode_t e2q_qcow_ranges_add(struct e2q_qcow_ranges *ranges, uint64_t start,
