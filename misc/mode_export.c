@@ -224,12 +224,13 @@ static int read_pass(struct export *x, const char *what)
 	errcode_t err;
 
 	x->done = 0;
-	e2q_progress_start(&x->progress, x->opts->progress, what,
-			   x->stats.marked_blocks, bs);
+	e2q_progress_phase(&x->progress, what, x->stats.marked_blocks, bs);
 	err = e2q_meta_read_runs(x->fs, x->map, READ_BATCH_BYTES / bs,
 				 store_run, x);
 	if (!err && x->enc)
 		err = x->write_err = e2q_qcow_encoder_finish(x->enc);
+	if (err)
+		e2q_progress_clear(&x->progress);
 	if (err && !x->write_err) {
 		com_err(e2q_program_name, err, _("while reading %s"),
 			x->opts->source);
@@ -348,14 +349,18 @@ static int copy_blocks(struct export *x)
 	errcode_t err;
 	int rc;
 
+	e2q_progress_start(&x->progress, x->opts->progress, _("Copying"),
+			   x->stats.marked_blocks, x->fs->blocksize);
 	rc = open_writer(x);
 	if (!rc)
 		rc = read_pass(x, _("Copying"));
 	if (rc)
 		return rc;
 	err = finish_output(x, &bytes_out);
-	if (err)
+	if (err) {
+		e2q_progress_clear(&x->progress);
 		return report_write_error(x, err);
+	}
 	e2q_progress_end(&x->progress, x->done, x->done * x->fs->blocksize,
 			 bytes_out);
 	return E2Q_EXIT_OK;

@@ -1,9 +1,10 @@
 /*
- * progress.c --- the -p progress line and summary.
+ * progress.c --- the -p progress bar and summary.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "misc/progress.h"
 
 #define REDRAW_INTERVAL	0.2
+#define BAR_WIDTH	20
 
 double e2q_now(void)
 {
@@ -20,11 +22,9 @@ double e2q_now(void)
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-void e2q_progress_start(struct e2q_progress *p, int enabled, const char *what,
+void e2q_progress_phase(struct e2q_progress *p, const char *what,
 			uint64_t total, uint64_t unit_bytes)
 {
-	p->enabled = enabled;
-	p->on_terminal = enabled && isatty(STDERR_FILENO);
 	p->what = what;
 	p->total = total ? total : 1;
 	p->unit_bytes = unit_bytes;
@@ -32,14 +32,60 @@ void e2q_progress_start(struct e2q_progress *p, int enabled, const char *what,
 	p->last_draw = 0;
 }
 
+void e2q_progress_start(struct e2q_progress *p, int enabled, const char *what,
+			uint64_t total, uint64_t unit_bytes)
+{
+	memset(p, 0, sizeof(*p));
+	p->enabled = enabled;
+	p->on_terminal = enabled && isatty(STDERR_FILENO);
+	e2q_progress_phase(p, what, total, unit_bytes);
+	p->origin = p->start;
+}
+
 static double mib(uint64_t bytes)
 {
 	return (double) bytes / (1024.0 * 1024.0);
 }
 
+/* "1:05" or "42 s": the time left, rounded up to a second. */
+static void format_left(char *buf, size_t len, double seconds)
+{
+	unsigned long s = (unsigned long) (seconds + 0.999);
+
+	if (s >= 60)
+		snprintf(buf, len, "%lu:%02lu", s / 60, s % 60);
+	else
+		snprintf(buf, len, _("%lu s"), s);
+}
+
+static void draw(struct e2q_progress *p, uint64_t done, double now)
+{
+	double elapsed = now - p->start, frac, rate;
+	char bar[BAR_WIDTH + 1], left[32] = "?";
+	int i, filled;
+
+	if (done > p->total)
+		done = p->total;
+	frac = (double) done / (double) p->total;
+	filled = (int) (frac * BAR_WIDTH);
+	for (i = 0; i < BAR_WIDTH; i++)
+		bar[i] = i < filled ? '#' : '.';
+	bar[BAR_WIDTH] = 0;
+	rate = elapsed > 0 ? mib(done * p->unit_bytes) / elapsed : 0;
+	if (done && elapsed > 0)
+		format_left(left, sizeof(left),
+			    elapsed * (double) (p->total - done) / (double) done);
+	fprintf(stderr, _("\r%s: %3.0f%% [%s] %.1f/%.1f MiB, %.1f MiB/s, %s "
+			  "left\033[K"), p->what, 100.0 * frac, bar,
+		mib(done * p->unit_bytes), mib(p->total * p->unit_bytes), rate,
+		left);
+	fflush(stderr);
+	p->drawn = 1;
+}
+
 void e2q_progress_update(struct e2q_progress *p, uint64_t done)
 {
-	double now, elapsed, rate, left;
+	double now;
 
 	if (!p->on_terminal)
 		return;
@@ -47,13 +93,16 @@ void e2q_progress_update(struct e2q_progress *p, uint64_t done)
 	if (now - p->last_draw < REDRAW_INTERVAL)
 		return;
 	p->last_draw = now;
-	elapsed = now - p->start;
-	rate = elapsed > 0 ? mib(done * p->unit_bytes) / elapsed : 0;
-	left = done ? elapsed * (double) (p->total - done) / (double) done : 0;
-	fprintf(stderr, _("\r%s: %3.0f%% %.1f MiB, %.1f MiB/s, %.0f s left   "),
-		p->what, 100.0 * (double) done / (double) p->total,
-		mib(done * p->unit_bytes), rate, left);
+	draw(p, done, now);
+}
+
+void e2q_progress_clear(struct e2q_progress *p)
+{
+	if (!p->drawn)
+		return;
+	fputs("\r\033[K", stderr);
 	fflush(stderr);
+	p->drawn = 0;
 }
 
 void e2q_progress_end(struct e2q_progress *p, uint64_t done,
@@ -61,11 +110,10 @@ void e2q_progress_end(struct e2q_progress *p, uint64_t done,
 {
 	double elapsed;
 
+	e2q_progress_clear(p);
 	if (!p->enabled)
 		return;
-	elapsed = e2q_now() - p->start;
-	if (p->on_terminal)
-		fputs("\r\033[K", stderr);
+	elapsed = e2q_now() - p->origin;
 	fprintf(stderr, _("%s: %llu blocks, %.1f MiB in, %.1f MiB out "
 			  "(ratio %.2f), %.2f s\n"), p->what,
 		(unsigned long long) done, mib(bytes_in), mib(bytes_out),
