@@ -60,18 +60,28 @@ static void count_interruption(int sig)
 	interruptions++;
 }
 
+/* Counts interruptions while on; restores what was there before when off. */
 static void catch_interruptions(int on)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	static struct sigaction saved[3];
 	struct sigaction sa;
 	size_t i;
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
-	sa.sa_handler = on ? count_interruption : SIG_DFL;
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
+	sa.sa_handler = count_interruption;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (!on) {
+			sigaction(sigs[i], &saved[i], NULL);
+			continue;
+		}
+		sigaction(sigs[i], NULL, &saved[i]);
+		/* an ignored signal (nohup, a background job) stays ignored */
+		if (saved[i].sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 static int refuse_mounted(const struct move *m)
@@ -255,9 +265,10 @@ static void explain_broken_move(const struct move *m)
 	unsigned long long len = (m->st.remain_end - m->st.remain_first) * bs;
 	int overlap = m->st.backwards && to < from + len;
 
-	com_err(e2q_program_name, E2Q_ET_INTERRUPTED,
-		_("the move of %s stopped half done: the filesystem is not "
-		  "usable until bytes %llu to %llu are copied to offset %llu"),
+	com_err(e2q_program_name, 0,
+		_("interrupted: the move of %s stopped half done; the "
+		  "filesystem is not usable until bytes %llu to %llu are "
+		  "copied to offset %llu"),
 		m->dest, from, from + len, to);
 	if (overlap)
 		fprintf(stderr, _("Copy them from the last block down to the "
@@ -276,18 +287,19 @@ static void explain_interruption(const struct move *m)
 	if (m->same_file && m->st.source_touched)
 		explain_broken_move(m);
 	else if (m->same_file)
-		com_err(e2q_program_name, E2Q_ET_INTERRUPTED,
-			_("before any block of the filesystem was overwritten: "
-			  "it is intact at offset %llu of %s"),
+		com_err(e2q_program_name, 0,
+			_("interrupted before any block of the filesystem was "
+			  "overwritten: it is intact at offset %llu of %s"),
 			(unsigned long long) m->cp.src_offset, m->dest);
 	else if (m->out.tmp_path)
-		com_err(e2q_program_name, E2Q_ET_INTERRUPTED,
-			_("%s is unchanged and nothing was written"),
+		com_err(e2q_program_name, 0,
+			_("interrupted: %s is unchanged and nothing was "
+			  "written"),
 			m->opts->source);
 	else
-		com_err(e2q_program_name, E2Q_ET_INTERRUPTED,
-			_("%s is unchanged; %s holds an incomplete copy: run "
-			  "the command again to complete it"),
+		com_err(e2q_program_name, 0,
+			_("interrupted: %s is unchanged; %s holds an incomplete "
+			  "copy: run the command again to complete it"),
 			m->opts->source, m->dest);
 }
 
