@@ -49,6 +49,12 @@ static int run_mode(const struct e2q_options *o)
 
 	if (o->mode == E2Q_MODE_QCOW2 || o->mode == E2Q_MODE_RAW) {
 		qcow_source = e2q_source_is_qcow(o->source);
+		if (qcow_source && o->scramble) {
+			com_err(e2q_program_name, 0,
+				_("-s needs a filesystem, not the qcow image %s"),
+				o->source);
+			return E2Q_EXIT_USAGE;
+		}
 		if (o->mode == E2Q_MODE_RAW && qcow_source)
 			return e2q_mode_convert(o);
 		/* -ra: a whole copy, or a move inside SOURCE */

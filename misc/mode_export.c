@@ -22,6 +22,7 @@
 #include "misc/e2qcow.h"
 #include "misc/output_file.h"
 #include "misc/progress.h"
+#include "misc/scramble_map.h"
 
 #define READ_BATCH_BYTES	(4U << 20)
 
@@ -42,6 +43,7 @@ struct export {
 	struct e2q_progress progress;
 	blk64_t done;
 	errcode_t write_err;	/* set when the output side failed */
+	struct e2q_scramble_ctx *scramble;	/* -s; NULL without */
 };
 
 static errcode_t open_with_blocksize(const struct e2q_options *o,
@@ -120,12 +122,16 @@ static int mark_metadata(struct export *x)
 {
 	struct e2q_meta_options mo;
 	errcode_t err;
+	int rc;
 
 	memset(&mo, 0, sizeof(mo));
 	mo.all_data = x->opts->all_data;
 	mo.whole_inode_tables = output_is_block_device(x->opts->dest);
 	mo.problem = report_problem;
 	mo.priv = (void *) x->opts->source;
+	rc = e2q_scramble_start(x->opts, x->fs, &mo, &x->scramble);
+	if (rc)
+		return rc;
 	err = ext2fs_allocate_block_bitmap(x->fs, "metadata blocks", &x->map);
 	if (!err)
 		err = e2q_meta_mark(x->fs, &mo, x->map, &x->stats);
@@ -134,7 +140,7 @@ static int mark_metadata(struct export *x)
 			x->opts->source);
 		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_SOURCE;
 	}
-	return E2Q_EXIT_OK;
+	return e2q_scramble_ready(x->scramble);
 }
 
 /* Plans the clusters that hold a run of blocks. */
@@ -184,6 +190,11 @@ static errcode_t store_run(blk64_t first, blk64_t count, const void *data,
 	unsigned int bs = x->fs->blocksize;
 	errcode_t err;
 
+	if (x->scramble) {
+		err = e2q_scramble_run(x->scramble, first, count, data);
+		if (err)
+			return err;
+	}
 	if (x->enc)
 		err = e2q_qcow_encoder_add(x->enc, first, count, data);
 	else if (x->qcow)
@@ -421,6 +432,7 @@ int e2q_mode_export(const struct e2q_options *opts)
 		print_dry_run(&x);
 	else if (!rc)
 		rc = write_image(&x);
+	rc = e2q_scramble_end(x.scramble, rc);
 	if (!rc && x.stats.problems)
 		rc = E2Q_EXIT_DAMAGED;
 	close_export(&x);

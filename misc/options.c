@@ -239,8 +239,6 @@ static void operand_counts(const struct e2q_options *o, int *least, int *most)
  */
 static const char *unavailable_option(const struct e2q_options *o)
 {
-	if (o->scramble || o->scramble_map || o->keep_xattrs)
-		return "-s";
 	if (o->snapshot)
 		return "-l";
 	return NULL;
@@ -256,6 +254,12 @@ static const char *check_conflicts(const struct e2q_options *o)
 			 _("%s is not supported by this version"), name);
 		return msg;
 	}
+	if ((o->scramble_map || o->keep_xattrs) && !o->scramble)
+		return _("--scramble-map and --keep-xattrs need -s");
+	if (o->scramble && o->mode != E2Q_MODE_QCOW2 && o->mode != E2Q_MODE_RAW)
+		return _("-s works with -Q and -r only");
+	if (o->scramble && o->mode == E2Q_MODE_RAW && o->all_data)
+		return _("-s cannot be used with -ra");
 	if (o->dst_offset_set && o->mode != E2Q_MODE_RAW)
 		return _("-O is only allowed with -r");
 	if (o->blocksize && !o->superblock)

@@ -48,9 +48,10 @@ struct e2q_meta_options {
 	 * journal blocks, with the inode that owns them; may be NULL.  A block
 	 * may be reported more than once on a damaged filesystem.
 	 */
-	void (*role)(void *priv, blk64_t first, blk64_t count,
+	void (*role)(void *role_priv, blk64_t first, blk64_t count,
 		     enum e2q_meta_role role, ext2_ino_t ino);
-	void *priv;
+	void *priv;			/* for problem */
+	void *role_priv;		/* for role */
 };
 
 struct e2q_meta_stats {

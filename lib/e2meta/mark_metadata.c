@@ -66,7 +66,8 @@ void e2q_meta_mark_data(struct walk *w, blk64_t blk, blk64_t count)
 	if (!w->all_blocks || e2q_meta_mark_range(w, blk, count))
 		return;
 	if (w->role && w->opts->role)
-		w->opts->role(w->opts->priv, blk, count, w->role, w->ino);
+		w->opts->role(w->opts->role_priv, blk, count, w->role,
+			      w->ino);
 }
 
 /*
@@ -181,7 +182,8 @@ static void walk_one_inode(struct walk *w, ext2_ino_t ino, char *tree_bufs)
 	w->ino = ino;
 	w->stats->inodes_in_use++;
 	if (acl && e2q_meta_mark_range(w, acl, 1) == 0 && w->opts->role)
-		w->opts->role(w->opts->priv, acl, 1, E2Q_META_XATTR, ino);
+		w->opts->role(w->opts->role_priv, acl, 1, E2Q_META_XATTR,
+			      ino);
 	if (ext2fs_inode_has_valid_blocks2(w->fs, inode))
 		walk_inode_blocks(w, tree_bufs);
 	w->ino = 0;

@@ -1,0 +1,319 @@
+/*
+ * scramble.c --- the scrambler: learns the role of blocks from the walk,
+ * then hands each block of a run to the transformation its role calls for
+ * (see scramble.h).  Inode table blocks are found from the group
+ * descriptors; the primary superblock from its byte offset.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ext2fs/ext2_fs.h>
+#include <ext2fs/ext2fs.h>
+
+#include "e2meta/scramble_int.h"
+
+#define JBD2_MAGIC		0xc03b3998U
+#define JBD2_SUPERBLOCK_V1	3
+#define JBD2_SUPERBLOCK_V2	4
+#define SUPERBLOCK_OFFSET	1024
+
+errcode_t e2q_scrambler_new(ext2_filsys fs,
+			    const struct e2q_scramble_options *opts,
+			    e2q_scrambler **ret)
+{
+	e2q_scrambler *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return ENOMEM;
+	s->fs = fs;
+	s->opts = *opts;
+	*ret = s;
+	return 0;
+}
+
+void e2q_scrambler_free(e2q_scrambler *s)
+{
+	if (!s)
+		return;
+	free(s->runs);
+	free(s->itables);
+	e2q_scramble_name_counters_free(s);
+	free(s);
+}
+
+void e2q_scrambler_get_stats(const e2q_scrambler *s,
+			     struct e2q_scramble_stats *st)
+{
+	*st = s->stats;
+}
+
+void e2q_scrambler_note_role(void *scrambler, blk64_t first, blk64_t count,
+			     enum e2q_meta_role role, ext2_ino_t ino)
+{
+	e2q_scrambler *s = scrambler;
+	struct role_run *last = s->nruns ? &s->runs[s->nruns - 1] : NULL;
+
+	if (last && last->ino == ino && last->role == role &&
+	    last->first + last->count == first) {
+		last->count += count;
+		return;
+	}
+	if (s->nruns == s->runs_cap) {
+		size_t cap = s->runs_cap ? 2 * s->runs_cap : 1024;
+		struct role_run *t = realloc(s->runs, cap * sizeof(*t));
+
+		if (!t) {
+			s->err = ENOMEM;
+			return;
+		}
+		s->runs = t;
+		s->runs_cap = cap;
+	}
+	s->runs[s->nruns++] = (struct role_run) { first, count, ino, role };
+}
+
+static int by_first_run(const void *a, const void *b)
+{
+	const struct role_run *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+static int by_first_itable(const void *a, const void *b)
+{
+	const struct itable_run *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+errcode_t e2q_scrambler_prepare(e2q_scrambler *s)
+{
+	ext2_filsys fs = s->fs;
+	dgrp_t g;
+
+	if (s->err)
+		return s->err;
+	qsort(s->runs, s->nruns, sizeof(*s->runs), by_first_run);
+	s->itables = calloc(fs->group_desc_count, sizeof(*s->itables));
+	if (!s->itables)
+		return ENOMEM;
+	for (g = 0; g < fs->group_desc_count; g++) {
+		blk64_t loc = ext2fs_inode_table_loc(fs, g);
+
+		if (loc)
+			s->itables[s->nitables++] = (struct itable_run) { loc, g };
+	}
+	qsort(s->itables, s->nitables, sizeof(*s->itables), by_first_itable);
+	return 0;
+}
+
+static const struct role_run *role_of(const e2q_scrambler *s, blk64_t blk)
+{
+	size_t lo = 0, hi = s->nruns;
+
+	while (lo < hi) {	/* the last run starting at or before blk */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->runs[mid].first <= blk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && blk - s->runs[lo - 1].first < s->runs[lo - 1].count)
+		return &s->runs[lo - 1];
+	return NULL;
+}
+
+/* The group whose inode table holds blk, or -1. */
+static long itable_group_of(const e2q_scrambler *s, blk64_t blk,
+			    blk64_t *index)
+{
+	size_t lo = 0, hi = s->nitables;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->itables[mid].first <= blk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || blk - s->itables[lo - 1].first >= s->fs->inode_blocks_per_group)
+		return -1;
+	*index = blk - s->itables[lo - 1].first;
+	return (long) s->itables[lo - 1].group;
+}
+
+/* One inode in its on-disk form; returns 1 when it changed. */
+static int scramble_inode_fields(e2q_scrambler *s, ext2_ino_t ino, char *raw)
+{
+	struct ext2_inode *inode = (struct ext2_inode *) raw;
+	__u16 mode = ext2fs_le16_to_cpu(inode->i_mode);
+	__u32 flags = ext2fs_le32_to_cpu(inode->i_flags);
+	int inline_data = (flags & EXT4_INLINE_DATA_FL) != 0;
+	int changed = 0;
+
+	if (LINUX_S_ISLNK(mode) && (inline_data || ext2fs_is_fast_symlink(inode))) {
+		unsigned int size = EXT2_I_SIZE(inode);
+
+		e2q_scramble_target((char *) inode->i_block,
+				    size < sizeof(inode->i_block) ? size :
+				    sizeof(inode->i_block));
+		s->stats.symlinks++;
+		changed = 1;
+	}
+	if (LINUX_S_ISDIR(mode) && inode->i_links_count &&
+	    (flags & EXT2_INDEX_FL)) {
+		inode->i_flags = ext2fs_cpu_to_le32(flags & ~EXT2_INDEX_FL);
+		s->stats.htree_dirs++;
+		changed = 1;
+	}
+	if (LINUX_S_ISDIR(mode) && inline_data && inode->i_links_count) {
+		/* i_block: the parent's inode number, then entries */
+		e2q_scramble_dirents(s, ino, (char *) inode->i_block + 4,
+				     sizeof(inode->i_block) - 4, 0);
+		changed = 1;
+	}
+	if (e2q_scramble_inode_xattrs(s, ino, raw,
+				      LINUX_S_ISDIR(mode) && inline_data))
+		changed = 1;
+	return changed;
+}
+
+static void scramble_inode_block(e2q_scrambler *s, dgrp_t group,
+				 blk64_t index, char *buf)
+{
+	ext2_filsys fs = s->fs;
+	unsigned int isize = EXT2_INODE_SIZE(fs->super);
+	unsigned int i, per_block = fs->blocksize / isize;
+	int csum = ext2fs_has_feature_metadata_csum(fs->super);
+
+	for (i = 0; i < per_block; i++) {
+		ext2_ino_t ino = group * fs->super->s_inodes_per_group +
+				 (ext2_ino_t) index * per_block + i + 1;
+		struct ext2_inode_large *inode =
+			(struct ext2_inode_large *) (buf + i * isize);
+		int csum_ok;
+
+		if (index * per_block + i >= fs->super->s_inodes_per_group ||
+		    ino > fs->super->s_inodes_count)
+			break;
+		csum_ok = csum && ext2fs_inode_csum_verify(fs, ino, inode);
+		if (scramble_inode_fields(s, ino, (char *) inode) && csum_ok)
+			ext2fs_inode_csum_set(fs, ino, inode);
+	}
+}
+
+static void scramble_symlink_block(e2q_scrambler *s, ext2_ino_t ino, char *buf)
+{
+	struct ext2_inode inode;
+	unsigned int bs = s->fs->blocksize, size;
+
+	if (ext2fs_read_inode(s->fs, ino, &inode))
+		size = bs;	/* unknown length: scramble it all */
+	else
+		size = EXT2_I_SIZE(&inode) < bs ? EXT2_I_SIZE(&inode) : bs;
+	e2q_scramble_target(buf, size);
+	memset(buf + size, 0, bs - size);
+	s->stats.symlinks++;
+}
+
+static void zero_journal_block(e2q_scrambler *s, char *buf)
+{
+	const __u32 *h = (const __u32 *) buf;
+	__u32 type = ext2fs_be32_to_cpu(h[1]);
+
+	unsigned int i;
+
+	if (ext2fs_be32_to_cpu(h[0]) == JBD2_MAGIC &&
+	    (type == JBD2_SUPERBLOCK_V1 || type == JBD2_SUPERBLOCK_V2))
+		return;
+	for (i = 0; i < s->fs->blocksize / 4; i++)
+		if (h[i])
+			break;
+	if (i == s->fs->blocksize / 4)
+		return;		/* already zero: nothing to hide */
+	memset(buf, 0, s->fs->blocksize);
+	s->stats.journal_blocks++;
+}
+
+static void scramble_string(char *p, unsigned int max)
+{
+	e2q_scramble_target(p, (unsigned int) strnlen(p, max));
+}
+
+static void scramble_superblock(e2q_scrambler *s, char *raw)
+{
+	struct ext2_super_block *sb = (struct ext2_super_block *) raw;
+	int csum_ok;
+
+	if (ext2fs_le16_to_cpu(sb->s_magic) != EXT2_SUPER_MAGIC)
+		return;
+	csum_ok = ext2fs_has_feature_metadata_csum(s->fs->super) &&
+		  ext2fs_superblock_csum_verify(s->fs, sb);
+	scramble_string((char *) sb->s_last_mounted, sizeof(sb->s_last_mounted));
+	scramble_string((char *) sb->s_volume_name, sizeof(sb->s_volume_name));
+	if (csum_ok)
+		ext2fs_superblock_csum_set(s->fs, sb);
+}
+
+static void scramble_block(e2q_scrambler *s, blk64_t blk, char *buf)
+{
+	const struct role_run *r = role_of(s, blk);
+	blk64_t index;
+	long group;
+
+	if (r) {
+		switch (r->role) {
+		case E2Q_META_DIR:
+			e2q_scramble_dir_block(s, r->ino, buf);
+			return;
+		case E2Q_META_SYMLINK:
+			scramble_symlink_block(s, r->ino, buf);
+			return;
+		case E2Q_META_XATTR:
+			e2q_scramble_xattr_block(s, r->ino, blk, buf);
+			return;
+		case E2Q_META_JOURNAL:
+			zero_journal_block(s, buf);
+			return;
+		}
+	}
+	group = itable_group_of(s, blk, &index);
+	if (group >= 0)
+		scramble_inode_block(s, (dgrp_t) group, index, buf);
+}
+
+/*
+ * Runs come in ascending order; a run that does not is the start of another
+ * pass over the same blocks (a qcow2 stream is measured, then written): the
+ * names start over, so that every pass gives the same bytes.
+ */
+static void notice_new_pass(e2q_scrambler *s, blk64_t first)
+{
+	if (s->last_first && first < s->last_first) {
+		e2q_scramble_name_counters_free(s);
+		memset(&s->stats, 0, sizeof(s->stats));
+		s->pass++;
+	}
+	s->last_first = first + 1;
+}
+
+errcode_t e2q_scramble_blocks(e2q_scrambler *s, blk64_t first, blk64_t count,
+			      void *data)
+{
+	unsigned int bs = s->fs->blocksize;
+	char *buf = data;
+	blk64_t i;
+
+	notice_new_pass(s, first);
+	if (first * bs <= SUPERBLOCK_OFFSET &&
+	    (first + count) * bs >= SUPERBLOCK_OFFSET + SUPERBLOCK_OFFSET)
+		scramble_superblock(s, buf + SUPERBLOCK_OFFSET - first * bs);
+	for (i = 0; i < count && !s->err; i++)
+		scramble_block(s, first + i, buf + i * bs);
+	return s->err;
+}

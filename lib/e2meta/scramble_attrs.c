@@ -1,0 +1,129 @@
+/*
+ * scramble_attrs.c --- zeroes extended attribute values (in xattr blocks and
+ * inside inodes) and scrambles symlink targets.
+ *
+ * A value's hash covers its bytes, so each changed entry gets its hash
+ * recomputed (e2fsck checks it), and an xattr block its block hash and,
+ * when it was right, its checksum.  system.data holds the second part of an
+ * inline-data directory: its entries are renamed, not zeroed.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <ext2fs/ext2_fs.h>
+#include <ext2fs/ext2_ext_attr.h>
+#include <ext2fs/ext2fs.h>
+
+#include "e2meta/scramble_int.h"
+
+#define XATTR_INDEX_SYSTEM	7
+#define XATTR_ENTRY_HEADER	16	/* struct ext2_ext_attr_entry, no name */
+#define INODE_XATTR_MAGIC_BYTES	4
+
+void e2q_scramble_target(char *target, unsigned int len)
+{
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		if (target[i] && target[i] != '/')
+			target[i] = 'a' + (char) ((i * 7 + len) % 26);
+}
+
+static int is_system_data(const struct ext2_ext_attr_entry *e)
+{
+	return e->e_name_index == XATTR_INDEX_SYSTEM && e->e_name_len == 4 &&
+	       memcmp(e + 1, "data", 4) == 0;
+}
+
+/* Changes one value in place; 1 when it changed. */
+static int scramble_value(e2q_scrambler *s, ext2_ino_t ino,
+			  const struct ext2_ext_attr_entry *e, char *value,
+			  int inline_dir)
+{
+	unsigned int size = ext2fs_le32_to_cpu(e->e_value_size);
+
+	if (is_system_data(e)) {
+		if (!inline_dir)
+			return 0;
+		return e2q_scramble_dirents(s, ino, value, size, 0);
+	}
+	if (s->opts.keep_xattrs)
+		return 0;
+	memset(value, 0, size);
+	s->stats.xattr_values++;
+	return 1;
+}
+
+/*
+ * Entries from `first` up to `end`; value offsets count from value_base.
+ * Returns 1 when something changed.
+ */
+static int scramble_entries(e2q_scrambler *s, ext2_ino_t ino, char *first,
+			    char *end, char *value_base, int inline_dir)
+{
+	char *p = first;
+	int changed = 0;
+
+	while (p + XATTR_ENTRY_HEADER <= end && *(__u32 *) p != 0) {
+		struct ext2_ext_attr_entry *e = (struct ext2_ext_attr_entry *) p;
+		unsigned int offs = ext2fs_le16_to_cpu(e->e_value_offs);
+		unsigned int size = ext2fs_le32_to_cpu(e->e_value_size);
+		size_t room = (size_t) (end - value_base);
+		char *value;
+
+		if (p + EXT2_EXT_ATTR_LEN(e->e_name_len) > end)
+			break;
+		if (e->e_value_inum || !size || offs > room || size > room - offs) {
+			p += EXT2_EXT_ATTR_LEN(e->e_name_len);
+			continue;
+		}
+		value = value_base + offs;
+		if (scramble_value(s, ino, e, value, inline_dir)) {
+			changed = 1;
+			if (e->e_hash)
+				e->e_hash = ext2fs_cpu_to_le32(
+					ext2fs_ext_attr_hash_entry(e, value));
+		}
+		p += EXT2_EXT_ATTR_LEN(e->e_name_len);
+	}
+	return changed;
+}
+
+void e2q_scramble_xattr_block(e2q_scrambler *s, ext2_ino_t ino, blk64_t blk,
+			      char *buf)
+{
+	struct ext2_ext_attr_header *h = (struct ext2_ext_attr_header *) buf;
+	char *end = buf + s->fs->blocksize;
+	int csum_ok;
+
+	if (ext2fs_le32_to_cpu(h->h_magic) != EXT2_EXT_ATTR_MAGIC)
+		return;
+	csum_ok = ext2fs_has_feature_metadata_csum(s->fs->super) &&
+		  ext2fs_ext_attr_block_csum_verify(s->fs, ino, blk, h);
+	if (!scramble_entries(s, ino, (char *) (h + 1), end, buf, 0))
+		return;
+	if (h->h_hash)
+		ext2fs_ext_attr_block_rehash(h, (struct ext2_ext_attr_entry *) end);
+	if (csum_ok)
+		ext2fs_ext_attr_block_csum_set(s->fs, ino, blk, h);
+}
+
+/* The xattrs after i_extra_isize; 1 when something changed. */
+int e2q_scramble_inode_xattrs(e2q_scrambler *s, ext2_ino_t ino, char *inode,
+			      int inline_dir)
+{
+	unsigned int isize = EXT2_INODE_SIZE(s->fs->super);
+	struct ext2_inode_large *il = (struct ext2_inode_large *) inode;
+	unsigned int start = EXT2_GOOD_OLD_INODE_SIZE;
+	char *first;
+
+	if (isize <= EXT2_GOOD_OLD_INODE_SIZE)
+		return 0;
+	start += ext2fs_le16_to_cpu(il->i_extra_isize);
+	if (start % 4 || start + INODE_XATTR_MAGIC_BYTES + XATTR_ENTRY_HEADER > isize ||
+	    ext2fs_le32_to_cpu(*(__u32 *) (inode + start)) != EXT2_EXT_ATTR_MAGIC)
+		return 0;
+	first = inode + start + INODE_XATTR_MAGIC_BYTES;
+	return scramble_entries(s, ino, first, inode + isize, first, inline_dir);
+}
