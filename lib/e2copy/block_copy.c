@@ -90,6 +90,7 @@ static blk64_t count_marked(ext2fs_block_bitmap map, blk64_t lead,
 	}
 	while (first < end &&
 	       !ext2fs_find_first_set_block_bitmap2(map, first, end - 1, &b)) {
+		b = b < first ? first : b;	/* a cluster begun before */
 		if (ext2fs_find_first_zero_block_bitmap2(map, b, end - 1, &z))
 			z = end;
 		n += z - b;
@@ -123,6 +124,7 @@ static blk64_t find_segments(struct copier *c, blk64_t first, blk64_t end)
 	while (first < end &&
 	       !ext2fs_find_first_set_block_bitmap2(c->map, first, end - 1,
 						    &b)) {
+		b = b < first ? first : b;	/* a cluster begun before */
 		if (ext2fs_find_first_zero_block_bitmap2(c->map, b, end - 1,
 							 &z))
 			z = end;
@@ -149,6 +151,8 @@ static int leave_alone(struct copier *c, blk64_t b, const unsigned char *data,
 	const struct e2q_copy_params *p = c->p;
 	uint64_t dst = p->dst_offset + b * p->block_size;
 
+	if (b >= p->lead_blocks && !ext2fs_test_block_bitmap2(c->map, b))
+		return 1;	/* a gap block read with its neighbours */
 	if (old && memcmp(data, old, p->block_size) == 0) {
 		c->st->matched++;
 		return 1;
@@ -188,7 +192,7 @@ static errcode_t read_destination(struct copier *c, const struct segment *s,
 	size_t len = (size_t) (s->count * p->block_size), got;
 	errcode_t err;
 
-	err = read_at(p->dst_fd, old, len,
+	err = read_at(p->dst_read_fd, old, len,
 		      p->dst_offset + s->first * p->block_size, &got);
 	if (!err)
 		memset(old + got, 0, len - got);
