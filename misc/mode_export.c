@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +29,11 @@
 
 /* Compressed clusters are 64 KiB (or a block): better ratio, fewer tables. */
 #define COMPRESSED_CLUSTER_BITS	16
+/*
+ * A stream keeps the pieces of its measuring pass when they fit in this
+ * (E2QCOW_STREAM_SPOOL overrides it, for tests); else it reads again.
+ */
+#define STREAM_SPOOL_BYTES	(64ULL << 20)
 
 struct export {
 	const struct e2q_options *opts;
@@ -225,6 +231,9 @@ static errcode_t new_qcow(struct export *x)
 			     E2Q_QCOW2_COMPRESSION_ZSTD :
 			     E2Q_QCOW2_COMPRESSION_ZLIB;
 	p.stream = x->out.is_stream;
+	p.spool_limit = STREAM_SPOOL_BYTES;
+	if (getenv("E2QCOW_STREAM_SPOOL"))
+		p.spool_limit = strtoull(getenv("E2QCOW_STREAM_SPOOL"), NULL, 0);
 	return e2q_qcow_writer_new(&p, &x->qcow);
 }
 
@@ -290,6 +299,8 @@ static errcode_t start_qcow(struct export *x)
 {
 	errcode_t err = e2q_qcow_writer_start(x->qcow, x->out.fd);
 
+	if (!err && e2q_qcow_writer_spooled(x->qcow))
+		return 0;	/* the data is in the writer already */
 	if (!err && (x->opts->compression || x->out.is_stream))
 		err = new_encoder(x, put_pieces);
 	return err;
@@ -363,8 +374,13 @@ static int copy_blocks(struct export *x)
 	e2q_progress_start(&x->progress, x->opts->progress, _("Copying"),
 			   x->stats.marked_blocks, x->fs->blocksize);
 	rc = open_writer(x);
-	if (!rc)
+	if (!rc && x->qcow && e2q_qcow_writer_spooled(x->qcow)) {
+		err = e2q_qcow_writer_put_spooled(x->qcow);
+		if (err)
+			return report_write_error(x, err);
+	} else if (!rc) {
 		rc = read_pass(x, _("Copying"));
+	}
 	if (rc)
 		return rc;
 	err = finish_output(x, &bytes_out);
