@@ -68,6 +68,9 @@ struct e2q_qcow_writer {
 	uint64_t data_start;
 
 	struct record rec;
+	unsigned char *spool;		/* stream: measured piece bytes */
+	uint64_t spool_len, spool_cap, spool_limit;
+	int spool_dropped;
 	struct record_cursor verify;	/* stream: the next measured piece */
 	uint64_t data_next;		/* byte where the next piece may go */
 	uint64_t end;			/* bytes of the image, once known */
@@ -131,6 +134,8 @@ errcode_t e2q_qcow_writer_new(const struct e2q_qcow_writer_params *params,
 	w->version = version;
 	w->compression_type = params->compression_type;
 	w->stream = params->stream;
+	w->spool_limit = params->stream ? params->spool_limit : 0;
+	w->spool_dropped = w->spool_limit == 0;
 	w->fd = -1;
 	w->cluster_bits = params->cluster_bits;
 	w->cluster_size = 1ULL << params->cluster_bits;
@@ -595,6 +600,34 @@ static errcode_t check_run(const e2q_qcow_writer *w, uint64_t first,
 	return 0;
 }
 
+/* Keeps a measured piece's bytes while the spool stays under its limit. */
+static void spool_piece(e2q_qcow_writer *w, const struct e2q_qcow_piece *piece)
+{
+	uint64_t need = w->spool_len + piece->len, cap = w->spool_cap;
+	unsigned char *p = NULL;
+
+	if (w->spool_dropped)
+		return;
+	while (cap < need)
+		cap = cap ? cap * 2 : 1U << 20;
+	if (cap > w->spool_limit)
+		cap = w->spool_limit;
+	if (need > w->spool_limit ||
+	    (cap != w->spool_cap && !(p = realloc(w->spool, cap)))) {
+		free(w->spool);		/* too large: put() will come */
+		w->spool = NULL;
+		w->spool_len = w->spool_cap = 0;
+		w->spool_dropped = 1;
+		return;
+	}
+	if (cap != w->spool_cap) {
+		w->spool = p;
+		w->spool_cap = cap;
+	}
+	memcpy(w->spool + w->spool_len, piece->data, piece->len);
+	w->spool_len = need;
+}
+
 errcode_t e2q_qcow_writer_measure(e2q_qcow_writer *w, uint64_t first,
 				  uint64_t count,
 				  const struct e2q_qcow_piece *pieces)
@@ -605,9 +638,12 @@ errcode_t e2q_qcow_writer_measure(e2q_qcow_writer *w, uint64_t first,
 	if (!w->stream || (w->state != PLANNING && w->state != MEASURING))
 		return E2Q_ET_QCOW_WRITER_STATE;
 	err = check_run(w, first, count, pieces);
-	for (i = 0; !err && i < count; i++)
-		if (pieces[i].len)
-			err = record_add(&w->rec, first + i, pieces[i].len);
+	for (i = 0; !err && i < count; i++) {
+		if (pieces[i].len == 0)
+			continue;
+		err = record_add(&w->rec, first + i, pieces[i].len);
+		spool_piece(w, &pieces[i]);
+	}
 	if (err)
 		return err;
 	w->state = MEASURING;
@@ -629,6 +665,38 @@ errcode_t e2q_qcow_writer_start(e2q_qcow_writer *w, int fd)
 	if (w->stream)
 		err = write_tables(w);
 	w->state = err ? FAILED : WRITING;
+	return err;
+}
+
+int e2q_qcow_writer_spooled(const e2q_qcow_writer *w)
+{
+	return w->stream && !w->spool_dropped;
+}
+
+/* Puts the spooled pieces, one run of the record at a time. */
+errcode_t e2q_qcow_writer_put_spooled(e2q_qcow_writer *w)
+{
+	struct e2q_qcow_piece pieces[256];
+	const unsigned char *p = w->spool;
+	uint64_t i, n, first, left;
+	size_t r, index = 0;
+	errcode_t err = 0;
+
+	if (!e2q_qcow_writer_spooled(w) || w->state != WRITING)
+		return E2Q_ET_QCOW_WRITER_STATE;
+	for (r = 0; !err && r < w->rec.nruns; r++) {
+		first = w->rec.runs[r].first;
+		for (left = w->rec.runs[r].count; !err && left > 0; left -= n) {
+			n = left < 256 ? left : 256;
+			for (i = 0; i < n; i++, index++) {
+				pieces[i].data = p;
+				pieces[i].len = w->rec.lens[index];
+				p += pieces[i].len;
+			}
+			err = e2q_qcow_writer_put_pieces(w, first, n, pieces);
+			first += n;
+		}
+	}
 	return err;
 }
 
@@ -809,6 +877,7 @@ void e2q_qcow_writer_free(e2q_qcow_writer *w)
 	if (!w)
 		return;
 	record_free(&w->rec);
+	free(w->spool);
 	free(w->region_planned);
 	free(w->buf);
 	free(w->zeros);

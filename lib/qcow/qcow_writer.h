@@ -13,6 +13,9 @@
  *                              writer records each stored piece's length;
  *   e2q_qcow_writer_start()    fixes the layout; a stream gets its header
  *                              and every table here;
+ *   e2q_qcow_writer_put_spooled() (stream only, when e2q_qcow_writer_spooled())
+ *                              the measured pieces, kept by measure(), instead
+ *                              of putting them again;
  *   e2q_qcow_writer_put_pieces() / e2q_qcow_writer_put()  the data, in the
  *                              same ascending order (for a stream, the same
  *                              pieces as measured, else E2Q_ET_QCOW_WRITER_CHANGED);
@@ -30,7 +33,9 @@
  * check` finds neither leaks nor errors.
  *
  * Memory: the L1 table, a bit per L2 region, a 1 MiB buffer, a few clusters,
- * and the record: 4 bytes per stored cluster plus 16 per run of them.
+ * the record: 4 bytes per stored cluster plus 16 per run of them, and for a
+ * stream the spool: the measured pieces' bytes while they fit in
+ * spool_limit, dropped as soon as they do not.
  * Output goes through pwrite() to a seekable descriptor, or write() to a
  * stream; the writer does not close it.
  * Errors: errno values, or E2Q_ET_* codes from e2q_err.h.
@@ -49,6 +54,7 @@ struct e2q_qcow_writer_params {
 	unsigned int version;		/* 2 or 3; 0: 3 for zstd, else 2 */
 	unsigned int compression_type;	/* E2Q_QCOW2_COMPRESSION_ZLIB or _ZSTD */
 	int stream;			/* write front to back: measure() first */
+	uint64_t spool_limit;		/* stream: keep measured bytes up to this */
 };
 
 /*
@@ -77,6 +83,9 @@ errcode_t e2q_qcow_writer_measure(e2q_qcow_writer *w, uint64_t first,
 				  uint64_t count,
 				  const struct e2q_qcow_piece *pieces);
 errcode_t e2q_qcow_writer_start(e2q_qcow_writer *w, int fd);
+/* 1 when measure() kept every piece: put_spooled() can write the data. */
+int e2q_qcow_writer_spooled(const e2q_qcow_writer *w);
+errcode_t e2q_qcow_writer_put_spooled(e2q_qcow_writer *w);
 errcode_t e2q_qcow_writer_put_pieces(e2q_qcow_writer *w, uint64_t first,
 				     uint64_t count,
 				     const struct e2q_qcow_piece *pieces);
