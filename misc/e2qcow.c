@@ -40,7 +40,7 @@ static int (*const mode_table[])(const struct e2q_options *) = {
 	[E2Q_MODE_INSTALL] = e2q_mode_install,
 	[E2Q_MODE_INFO] = not_available,
 	[E2Q_MODE_CHECK] = not_available,
-	[E2Q_MODE_VERIFY] = not_available,
+	[E2Q_MODE_VERIFY] = e2q_mode_verify,
 };
 
 static int run_mode(const struct e2q_options *o)

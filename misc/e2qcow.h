@@ -71,6 +71,7 @@ int e2q_source_is_qcow(const char *path);			/* mode_convert.c */
 int e2q_mode_e2i(const struct e2q_options *opts);		/* mode_e2i.c: .e2i image */
 int e2q_mode_install(const struct e2q_options *opts);		/* mode_install.c: -I */
 int e2q_mode_move(const struct e2q_options *opts);		/* mode_move.c: -ra copy, move */
+int e2q_mode_verify(const struct e2q_options *opts);		/* mode_verify.c: --verify */
 /* mode_e2i.c: opens SOURCE (-o, -b, -B) read-only, printing any error */
 struct struct_ext2_filsys;
 int e2q_open_source_fs(const struct e2q_options *opts,

@@ -35,6 +35,8 @@ enum e2q_meta_role {
 	E2Q_META_SYMLINK,	/* the target of a slow symlink */
 	E2Q_META_XATTR,		/* an extended attribute block */
 	E2Q_META_JOURNAL,	/* a block of the internal journal */
+	E2Q_META_TREE,		/* an extent tree or indirect block */
+	E2Q_META_FILE_DATA,	/* other data: quota, orphan file, -a */
 };
 
 struct e2q_meta_options {
@@ -44,9 +46,9 @@ struct e2q_meta_options {
 	void (*problem)(void *priv, errcode_t code, ext2_ino_t ino,
 			dgrp_t group);
 	/*
-	 * called for each marked run of directory, slow symlink, xattr and
-	 * journal blocks, with the inode that owns them; may be NULL.  A block
-	 * may be reported more than once on a damaged filesystem.
+	 * called for each marked run of blocks that belong to an inode, with
+	 * the inode and the role of the blocks; may be NULL.  A block may be
+	 * reported more than once on a damaged filesystem.
 	 */
 	void (*role)(void *role_priv, blk64_t first, blk64_t count,
 		     enum e2q_meta_role role, ext2_ino_t ino);

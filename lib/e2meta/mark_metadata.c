@@ -65,9 +65,9 @@ void e2q_meta_mark_data(struct walk *w, blk64_t blk, blk64_t count)
 {
 	if (!w->all_blocks || e2q_meta_mark_range(w, blk, count))
 		return;
-	if (w->role && w->opts->role)
-		w->opts->role(w->opts->role_priv, blk, count, w->role,
-			      w->ino);
+	if (w->opts->role)
+		w->opts->role(w->opts->role_priv, blk, count,
+			      w->role ? w->role : E2Q_META_FILE_DATA, w->ino);
 }
 
 /*
@@ -83,6 +83,9 @@ int e2q_meta_claim_mapping_block(struct walk *w, blk64_t blk)
 		return -1;
 	}
 	ext2fs_fast_mark_block_bitmap2(w->mapping_seen, blk);
+	if (w->opts->role)
+		w->opts->role(w->opts->role_priv, blk, 1, E2Q_META_TREE,
+			      w->ino);
 	return 0;
 }
 

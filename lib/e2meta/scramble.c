@@ -56,6 +56,8 @@ void e2q_scrambler_note_role(void *scrambler, blk64_t first, blk64_t count,
 	e2q_scrambler *s = scrambler;
 	struct role_run *last = s->nruns ? &s->runs[s->nruns - 1] : NULL;
 
+	if (role == E2Q_META_TREE || role == E2Q_META_FILE_DATA)
+		return;		/* nothing in them to hide */
 	if (last && last->ino == ino && last->role == role &&
 	    last->first + last->count == first) {
 		last->count += count;
@@ -280,6 +282,8 @@ static void scramble_block(e2q_scrambler *s, blk64_t blk, char *buf)
 		case E2Q_META_JOURNAL:
 			zero_journal_block(s, buf);
 			return;
+		default:
+			break;
 		}
 	}
 	group = itable_group_of(s, blk, &index);

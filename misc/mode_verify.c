@@ -1,0 +1,345 @@
+/*
+ * mode_verify.c --- --verify DEVICE IMAGE: reads every metadata block of
+ * the filesystem on DEVICE and the same block of IMAGE (qcow2, qcow, or raw,
+ * compressed or not), and reports each block that differs or cannot be read
+ * from the image, by number and owner: a group structure, or an inode and
+ * the role of the block in it.  Exit 0 when all are identical, 6 otherwise.
+ *
+ * Owners are found only when something differs: a second walk of the
+ * filesystem tells which inode each differing block belongs to.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ext2fs/ext2fs.h>
+
+#include "nls-enable.h"
+#include "e2q_err.h"
+#include "e2meta/e2meta.h"
+#include "qcow/qcow_reader.h"
+#include "misc/e2qcow.h"
+
+#define READ_BATCH_BYTES	(4U << 20)
+#define MAX_LISTED		1000	/* differences kept and printed */
+
+struct difference {
+	blk64_t blk;
+	errcode_t read_err;	/* 0: the bytes differ */
+	ext2_ino_t ino;		/* owner, 0 when a group structure */
+	enum e2q_meta_role role;
+};
+
+struct verify {
+	const struct e2q_options *opts;
+	ext2_filsys fs;
+	ext2fs_block_bitmap map;
+	struct e2q_meta_stats stats;
+	int fd;
+	e2q_qcow_image *img;		/* NULL: a raw image */
+	char *buf;			/* the image's bytes of a run */
+	struct difference *diffs;
+	size_t ndiffs;
+	uint64_t differing, compared;
+};
+
+static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
+			   dgrp_t group)
+{
+	const char *source = priv;
+
+	if (ino)
+		com_err(e2q_program_name, code, _("in inode %u of %s"), ino,
+			source);
+	else
+		com_err(e2q_program_name, code, _("in group %u of %s"), group,
+			source);
+}
+
+static int open_image(struct verify *v)
+{
+	const char *path = v->opts->dest;
+	struct e2q_qcow_open_params params;
+	struct e2q_qcow_problem problem = { NULL, 0 };
+	errcode_t err;
+
+	v->fd = open(path, O_RDONLY);
+	if (v->fd < 0) {
+		com_err(e2q_program_name, errno, _("while opening %s"), path);
+		return E2Q_EXIT_SOURCE;
+	}
+	if (!e2q_qcow_probe(v->fd))
+		return E2Q_EXIT_OK;
+	memset(&params, 0, sizeof(params));
+	params.snapshot = v->opts->snapshot;
+	err = e2q_qcow_open(v->fd, &params, &v->img, &problem);
+	if (err) {
+		if (problem.structure)
+			com_err(e2q_program_name, err,
+				_("in %s at offset %llu of %s"),
+				problem.structure,
+				(unsigned long long) problem.offset, path);
+		else
+			com_err(e2q_program_name, err, _("while opening %s"),
+				path);
+		return E2Q_EXIT_SOURCE;
+	}
+	return E2Q_EXIT_OK;
+}
+
+/* Raw images may be shorter than the filesystem: the rest reads as zeros. */
+static errcode_t read_raw(int fd, char *buf, size_t len, uint64_t offset)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done,
+				  (off_t) (offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			break;
+		done += (size_t) n;
+	}
+	memset(buf + done, 0, len - done);
+	return 0;
+}
+
+static errcode_t read_image(struct verify *v, char *buf, size_t len,
+			    uint64_t offset)
+{
+	struct e2q_qcow_problem problem = { NULL, 0 };
+
+	if (!v->img)
+		return read_raw(v->fd, buf, len, offset);
+	return e2q_qcow_pread(v->img, buf, len, offset, &problem);
+}
+
+static void note_difference(struct verify *v, blk64_t blk, errcode_t err)
+{
+	v->differing++;
+	if (v->ndiffs == MAX_LISTED)
+		return;
+	v->diffs[v->ndiffs++] = (struct difference) { blk, err, 0, 0 };
+}
+
+/* A run the image could not give at once: block by block. */
+static void compare_blocks_one_by_one(struct verify *v, blk64_t first,
+				      blk64_t count, const char *data)
+{
+	unsigned int bs = v->fs->blocksize;
+	blk64_t i;
+
+	for (i = 0; i < count; i++) {
+		errcode_t err = read_image(v, v->buf, bs, (first + i) * bs);
+
+		if (err || memcmp(v->buf, data + i * bs, bs))
+			note_difference(v, first + i, err);
+	}
+}
+
+static errcode_t compare_run(blk64_t first, blk64_t count, const void *data,
+			     void *priv)
+{
+	struct verify *v = priv;
+	unsigned int bs = v->fs->blocksize;
+	const char *src = data;
+	blk64_t i;
+
+	v->compared += count;
+	if (read_image(v, v->buf, count * bs, first * bs)) {
+		compare_blocks_one_by_one(v, first, count, src);
+		return 0;
+	}
+	for (i = 0; i < count; i++)
+		if (memcmp(v->buf + i * bs, src + i * bs, bs))
+			note_difference(v, first + i, 0);
+	return 0;
+}
+
+/* Role callback of the second walk: names the owners of differing blocks. */
+static void note_owner(void *priv, blk64_t first, blk64_t count,
+		       enum e2q_meta_role role, ext2_ino_t ino)
+{
+	struct verify *v = priv;
+	size_t lo = 0, hi = v->ndiffs;
+
+	while (lo < hi) {	/* the first difference at or after first */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->diffs[mid].blk < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < v->ndiffs && v->diffs[lo].blk - first < count; lo++) {
+		if (!v->diffs[lo].ino) {
+			v->diffs[lo].ino = ino;
+			v->diffs[lo].role = role;
+		}
+	}
+}
+
+static errcode_t find_owners(struct verify *v)
+{
+	struct e2q_meta_options mo;
+	struct e2q_meta_stats stats;
+	ext2fs_block_bitmap scratch;
+	errcode_t err;
+
+	memset(&mo, 0, sizeof(mo));
+	mo.all_data = v->opts->all_data;
+	mo.role = note_owner;
+	mo.role_priv = v;
+	err = ext2fs_allocate_block_bitmap(v->fs, "scratch", &scratch);
+	if (err)
+		return err;
+	err = e2q_meta_mark(v->fs, &mo, scratch, &stats);
+	ext2fs_free_block_bitmap(scratch);
+	return err;
+}
+
+static const char *role_name(enum e2q_meta_role role)
+{
+	switch (role) {
+	case E2Q_META_DIR: return _("directory block");
+	case E2Q_META_SYMLINK: return _("symlink target");
+	case E2Q_META_XATTR: return _("extended attribute block");
+	case E2Q_META_JOURNAL: return _("journal block");
+	case E2Q_META_TREE: return _("extent tree or indirect block");
+	default: return _("data block");
+	}
+}
+
+/* Group structures: writes the owner of blk to out, or returns 0. */
+static int describe_group_block(ext2_filsys fs, blk64_t blk, char *out,
+				size_t size)
+{
+	blk64_t first = fs->super->s_first_data_block, itable;
+	unsigned int ipb = EXT2_INODES_PER_BLOCK(fs->super);
+	unsigned long j;
+	dgrp_t g;
+
+	if (blk < first)
+		return snprintf(out, size, "%s", _("boot block"));
+	if (blk == first)
+		return snprintf(out, size, "%s", _("superblock"));
+	for (j = 0; j < fs->desc_blocks; j++)
+		if (ext2fs_descriptor_block_loc2(fs, first, j) == blk)
+			return snprintf(out, size, _("group descriptors %lu"), j);
+	if (ext2fs_has_feature_mmp(fs->super) && blk == fs->super->s_mmp_block)
+		return snprintf(out, size, "%s", _("MMP block"));
+	for (g = 0; g < fs->group_desc_count; g++) {
+		itable = ext2fs_inode_table_loc(fs, g);
+		if (blk == ext2fs_block_bitmap_loc(fs, g))
+			return snprintf(out, size, _("block bitmap of group %u"), g);
+		if (blk == ext2fs_inode_bitmap_loc(fs, g))
+			return snprintf(out, size, _("inode bitmap of group %u"), g);
+		if (itable && blk >= itable && blk - itable < fs->inode_blocks_per_group)
+			return snprintf(out, size,
+				_("inode table of group %u, inodes %llu-%llu"), g,
+				(unsigned long long) g * fs->super->s_inodes_per_group +
+				(blk - itable) * ipb + 1,
+				(unsigned long long) g * fs->super->s_inodes_per_group +
+				(blk - itable + 1) * ipb);
+	}
+	return 0;
+}
+
+static void print_difference(struct verify *v, const struct difference *d)
+{
+	char owner[128];
+
+	if (d->ino)
+		snprintf(owner, sizeof(owner), _("inode %u, %s"), d->ino,
+			 role_name(d->role));
+	else if (!describe_group_block(v->fs, d->blk, owner, sizeof(owner)))
+		snprintf(owner, sizeof(owner), "%s", _("owner unknown"));
+	if (d->read_err)
+		printf(_("block %llu (%s): cannot be read from the image: %s\n"),
+		       (unsigned long long) d->blk, owner,
+		       error_message(d->read_err));
+	else
+		printf(_("block %llu (%s): differs\n"),
+		       (unsigned long long) d->blk, owner);
+}
+
+static int report(struct verify *v)
+{
+	size_t i;
+	errcode_t err = v->ndiffs ? find_owners(v) : 0;
+
+	if (err)
+		com_err(e2q_program_name, err, _("while naming owners"));
+	for (i = 0; i < v->ndiffs; i++)
+		print_difference(v, &v->diffs[i]);
+	if (v->differing > v->ndiffs)
+		printf(_("... and %llu more\n"),
+		       (unsigned long long) (v->differing - v->ndiffs));
+	printf(_("%s: %llu metadata blocks compared with %s, %llu differ\n"),
+	       v->opts->dest, (unsigned long long) v->compared,
+	       v->opts->source, (unsigned long long) v->differing);
+	return v->differing ? E2Q_EXIT_MISMATCH : E2Q_EXIT_OK;
+}
+
+static int mark_and_compare(struct verify *v)
+{
+	struct e2q_meta_options mo;
+	unsigned int bs = v->fs->blocksize;
+	errcode_t err;
+
+	memset(&mo, 0, sizeof(mo));
+	mo.all_data = v->opts->all_data;
+	mo.problem = report_problem;
+	mo.priv = (void *) v->opts->source;
+	v->diffs = calloc(MAX_LISTED, sizeof(*v->diffs));
+	err = v->diffs ? ext2fs_get_mem(READ_BATCH_BYTES, &v->buf) : ENOMEM;
+	if (!err)
+		err = ext2fs_allocate_block_bitmap(v->fs, "metadata", &v->map);
+	if (!err)
+		err = e2q_meta_mark(v->fs, &mo, v->map, &v->stats);
+	if (!err)
+		err = e2q_meta_read_runs(v->fs, v->map, READ_BATCH_BYTES / bs,
+					 compare_run, v);
+	if (err) {
+		com_err(e2q_program_name, err, _("while reading %s"),
+			v->opts->source);
+		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_SOURCE;
+	}
+	return report(v);
+}
+
+int e2q_mode_verify(const struct e2q_options *opts)
+{
+	struct verify v;
+	int rc;
+
+	memset(&v, 0, sizeof(v));
+	v.opts = opts;
+	v.fd = -1;
+	rc = e2q_open_source_fs(opts, &v.fs);
+	if (!rc)
+		rc = open_image(&v);
+	if (!rc)
+		rc = mark_and_compare(&v);
+	if (v.img)
+		e2q_qcow_close(v.img);
+	if (v.fd >= 0)
+		close(v.fd);
+	if (v.map)
+		ext2fs_free_block_bitmap(v.map);
+	if (v.fs)
+		ext2fs_close_free(&v.fs);
+	free(v.diffs);
+	if (v.buf)
+		ext2fs_free_mem(&v.buf);
+	return rc;
+}
