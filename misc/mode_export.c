@@ -50,6 +50,10 @@ struct export {
 	blk64_t done;
 	errcode_t write_err;	/* set when the output side failed */
 	struct e2q_scramble_ctx *scramble;	/* -s; NULL without */
+	/* the walk's role callback that the progress bar wraps */
+	void (*inner_role)(void *priv, blk64_t first, blk64_t count,
+			   enum e2q_meta_role role, ext2_ino_t ino);
+	void *inner_role_priv;
 };
 
 static errcode_t open_with_blocksize(const struct e2q_options *o,
@@ -124,6 +128,29 @@ static int output_is_block_device(const char *path)
 	       S_ISBLK(st.st_mode);
 }
 
+/* Walk progress: the inode owning each marked run, of all the inodes. */
+static void note_walk(void *priv, blk64_t first, blk64_t count,
+		      enum e2q_meta_role role, ext2_ino_t ino)
+{
+	struct export *x = priv;
+
+	if (x->inner_role)
+		x->inner_role(x->inner_role_priv, first, count, role, ino);
+	e2q_progress_update(&x->progress, ino);
+}
+
+static void start_walk_progress(struct export *x, struct e2q_meta_options *mo)
+{
+	e2q_progress_start(&x->progress, x->opts->progress, _("Walking"),
+			   x->fs->super->s_inodes_count, 0);
+	if (!x->progress.on_terminal)
+		return;
+	x->inner_role = mo->role;
+	x->inner_role_priv = mo->role_priv;
+	mo->role = note_walk;
+	mo->role_priv = x;
+}
+
 static int mark_metadata(struct export *x)
 {
 	struct e2q_meta_options mo;
@@ -138,9 +165,11 @@ static int mark_metadata(struct export *x)
 	rc = e2q_scramble_start(x->opts, x->fs, &mo, &x->scramble);
 	if (rc)
 		return rc;
+	start_walk_progress(x, &mo);
 	err = ext2fs_allocate_block_bitmap(x->fs, "metadata blocks", &x->map);
 	if (!err)
 		err = e2q_meta_mark(x->fs, &mo, x->map, &x->stats);
+	e2q_progress_clear(&x->progress);
 	if (err) {
 		com_err(e2q_program_name, err, _("while walking %s"),
 			x->opts->source);
@@ -371,10 +400,12 @@ static int copy_blocks(struct export *x)
 	errcode_t err;
 	int rc;
 
-	e2q_progress_start(&x->progress, x->opts->progress, _("Copying"),
-			   x->stats.marked_blocks, x->fs->blocksize);
+	e2q_progress_phase(&x->progress, _("Copying"), x->stats.marked_blocks,
+			   x->fs->blocksize);
 	rc = open_writer(x);
 	if (!rc && x->qcow && e2q_qcow_writer_spooled(x->qcow)) {
+		e2q_progress_phase(&x->progress, _("Copying"),
+				   x->stats.marked_blocks, x->fs->blocksize);
 		err = e2q_qcow_writer_put_spooled(x->qcow);
 		if (err)
 			return report_write_error(x, err);
