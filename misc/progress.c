@@ -71,10 +71,18 @@ static void draw(struct e2q_progress *p, uint64_t done, double now)
 	for (i = 0; i < BAR_WIDTH; i++)
 		bar[i] = i < filled ? '#' : '.';
 	bar[BAR_WIDTH] = 0;
-	rate = elapsed > 0 ? mib(done * p->unit_bytes) / elapsed : 0;
 	if (done && elapsed > 0)
 		format_left(left, sizeof(left),
 			    elapsed * (double) (p->total - done) / (double) done);
+	if (p->unit_bytes == 0) {	/* counting, not bytes (inodes) */
+		fprintf(stderr, _("\r%s: %3.0f%% [%s] %llu/%llu, %s left\033[K"),
+			p->what, 100.0 * frac, bar, (unsigned long long) done,
+			(unsigned long long) p->total, left);
+		fflush(stderr);
+		p->drawn = 1;
+		return;
+	}
+	rate = elapsed > 0 ? mib(done * p->unit_bytes) / elapsed : 0;
 	fprintf(stderr, _("\r%s: %3.0f%% [%s] %.1f/%.1f MiB, %.1f MiB/s, %s "
 			  "left\033[K"), p->what, 100.0 * frac, bar,
 		mib(done * p->unit_bytes), mib(p->total * p->unit_bytes), rate,

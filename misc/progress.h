@@ -1,7 +1,8 @@
 /*
  * progress.h --- the -p progress bar and the closing summary, on stderr.
  *
- * The bar (phase name, percent, bar, bytes done of total, rate, time left)
+ * The bar (phase name, percent, bar, bytes done of total, rate, time left;
+ * or units done of total when unit_bytes is 0, as inodes in the walk)
  * is drawn only when stderr is a terminal, at most five times a second, and
  * erased before anything else is printed.  The summary line (blocks, bytes
  * in, bytes out, ratio, time since e2q_progress_start) is printed whenever
