@@ -64,6 +64,10 @@ static errcode_t digest_fs(ext2_filsys fs, struct digest *d)
 		add(d, ext2fs_group_desc(fs, fs->group_desc, g),
 		    EXT2_DESC_SIZE(fs->super));
 	err = ext2fs_open_inode_scan(fs, 0, &scan);
+	if (err) {
+		free(inode);
+		return err;
+	}
 	while (!err) {
 		err = ext2fs_get_next_inode_full(scan, &ino,
 				(struct ext2_inode *) inode, isize);
@@ -78,8 +82,7 @@ static errcode_t digest_fs(ext2_filsys fs, struct digest *d)
 						  &w);
 		}
 	}
-	if (!err)
-		ext2fs_close_inode_scan(scan);
+	ext2fs_close_inode_scan(scan);
 	if (!err)
 		err = ext2fs_read_bitmaps(fs);
 	if (!err) {
