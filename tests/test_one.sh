@@ -58,7 +58,10 @@ rm -rf "$workdir.valgrind"
 
 case $rc in
 0)	touch "$name.ok"; result=ok ;;
-77)	touch "$name.skipped"; result="skipped ($(grep -m1 '^SKIP' "$name.log" | cut -c7-))" ;;
+77)	touch "$name.skipped"
+	why=$(grep -m1 '^SKIP: ' "$name.log" | cut -c7-)
+	[ -n "$why" ] || why=$(grep -v '^[[:space:]]*$' "$name.log" | tail -n 1)
+	result="skipped: ${why:-no reason given}" ;;
 124|137) echo "TIMEOUT after ${TEST_TIMEOUT:-300} s" >>"$name.log"
 	touch "$name.failed"; result="failed (timeout)" ;;
 *)	echo "exit status $rc" >>"$name.log"
