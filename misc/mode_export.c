@@ -110,8 +110,10 @@ static int refuse_if_mounted(const struct e2q_options *o)
 static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
 			   dgrp_t group)
 {
-	const char *source = priv;
+	struct export *x = priv;
+	const char *source = x->opts->source;
 
+	e2q_progress_clear(&x->progress);	/* the message on its own line */
 	if (ino)
 		com_err(e2q_program_name, code, _("in inode %u of %s"), ino,
 			source);
@@ -161,7 +163,7 @@ static int mark_metadata(struct export *x)
 	mo.all_data = x->opts->all_data;
 	mo.whole_inode_tables = output_is_block_device(x->opts->dest);
 	mo.problem = report_problem;
-	mo.priv = (void *) x->opts->source;
+	mo.priv = x;
 	rc = e2q_scramble_start(x->opts, x->fs, &mo, &x->scramble);
 	if (rc)
 		return rc;
