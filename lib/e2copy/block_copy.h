@@ -12,13 +12,15 @@
  * overwritten before it has been read.
  *
  * Unmarked gaps shorter than merge_gap blocks between marked runs are read
- * and written with them (fewer system calls; a gap holds free blocks, whose
+ * with them, and, unless E2Q_COPY_CHECK or E2Q_COPY_HOLES is set, written
+ * with them too (fewer system calls; a gap holds free blocks, whose
  * contents do not matter).  With E2Q_COPY_CHECK the destination is read
- * first and only blocks that differ are written.  With E2Q_COPY_HOLES an
- * all-zero block is not written when it lies past the destination's
- * original end (dst_size), where a regular file already reads as zeros; the
- * caller extends the file afterwards.  With E2Q_COPY_DRY_RUN nothing is
- * written (blocks are still read when E2Q_COPY_CHECK asks to compare).
+ * first (through dst_read_fd) and only blocks that differ are written.
+ * With E2Q_COPY_HOLES an all-zero block is not written when it lies past
+ * the destination's original end (dst_size), where a regular file already
+ * reads as zeros; the caller extends the file afterwards.  With
+ * E2Q_COPY_DRY_RUN nothing is written (blocks are still read when
+ * E2Q_COPY_CHECK asks to compare).
  *
  * After each window, checkpoint (when set) sees the progress; a non-zero
  * return stops the copy at that clean boundary with E2Q_ET_INTERRUPTED, and
@@ -54,6 +56,7 @@ typedef int (*e2q_copy_checkpoint_fn)(const struct e2q_copy_stats *st,
 
 struct e2q_copy_params {
 	int src_fd, dst_fd;
+	int dst_read_fd;		/* to compare with (E2Q_COPY_CHECK) */
 	uint64_t src_offset, dst_offset;
 	uint64_t dst_size;		/* destination's size before the copy */
 	unsigned int block_size;
