@@ -125,12 +125,24 @@ static int install(const struct e2q_options *o,
 	return E2Q_EXIT_OK;
 }
 
+/* Options that mean nothing here are refused, not ignored. */
+static int check_usage(const struct e2q_options *o)
+{
+	if (!o->all_data && !o->src_offset_set && !o->superblock)
+		return E2Q_EXIT_OK;
+	com_err(e2q_program_name, 0, "%s",
+		_("-a, -o and -b are not allowed with -I"));
+	return E2Q_EXIT_USAGE;
+}
+
 int e2q_mode_install(const struct e2q_options *o)
 {
 	struct e2q_e2i_install_stats st;
 	int rc;
 
-	rc = refuse_if_mounted(o->source);
+	rc = check_usage(o);
+	if (!rc)
+		rc = refuse_if_mounted(o->source);
 	if (!rc)
 		rc = check_install(o, &st);
 	if (rc)
