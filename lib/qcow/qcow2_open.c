@@ -12,10 +12,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "qcow_reader_int.h"
+#include "qcow/qcow_check.h"
 #include "qcow/qcow_format.h"
 #include "e2q_err.h"
 
@@ -159,6 +161,31 @@ static const struct e2q_qcow_ops qcow2_ops = {
 
 /* ---- header ------------------------------------------------------------ */
 
+/*
+ * "incompatible feature bit N "name"", the name from the image's own table
+ * (printable characters only); valid until the next open on this thread.
+ */
+static const char *describe_unknown_feature(e2q_qcow_image *img)
+{
+	static __thread char text[96];
+	unsigned int bit = (unsigned int)
+		__builtin_ctzll(img->incompat & ~E2Q_QCOW2_INCOMPAT_KNOWN);
+	const char *name = e2q_qcow_feature_name(img,
+					E2Q_QCOW_FEATURE_INCOMPAT, bit);
+	char *p;
+
+	if (name && *name)
+		snprintf(text, sizeof(text),
+			 "incompatible feature bit %u \"%s\"", bit, name);
+	else
+		snprintf(text, sizeof(text), "incompatible feature bit %u",
+			 bit);
+	for (p = text; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	return text;
+}
+
 static errcode_t check_crypt_and_features(e2q_qcow_image *img,
 					  const unsigned char *h,
 					  struct e2q_qcow_problem *problem)
@@ -172,7 +199,8 @@ static errcode_t check_crypt_and_features(e2q_qcow_image *img,
 		return fail(problem, "header", E2Q_QCOW2_OFF_CRYPT_METHOD,
 			    E2Q_ET_QCOW_BAD_HEADER);
 	if (img->incompat & ~E2Q_QCOW2_INCOMPAT_KNOWN)
-		return fail(problem, "header", E2Q_QCOW2_OFF_INCOMPAT,
+		return fail(problem, describe_unknown_feature(img),
+			    E2Q_QCOW2_OFF_INCOMPAT,
 			    E2Q_ET_QCOW_UNKNOWN_FEATURE);
 	if (img->incompat & E2Q_QCOW2_INCOMPAT_DATA_FILE)
 		return fail(problem, "header", E2Q_QCOW2_OFF_INCOMPAT,
@@ -337,12 +365,13 @@ static errcode_t parse_header(e2q_qcow_image *img, const unsigned char *h,
 		if (err)
 			return err;
 	}
-	err = check_crypt_and_features(img, h, problem);
-	if (!err)
-		err = check_backing(img, h, &ext_end, problem);
+	/* extensions first: the feature-name table names unknown features */
+	err = check_backing(img, h, &ext_end, problem);
 	if (!err)
 		err = parse_extensions(img, h, header_length, ext_end,
 				       problem);
+	if (!err)
+		err = check_crypt_and_features(img, h, problem);
 	if (!err)
 		err = compute_geometry(img, h, problem);
 	return err;
