@@ -70,10 +70,11 @@ require_tool() {
 	done
 }
 
-# require_e2qcow: skip when the binary under test has not been built.
+# require_e2qcow: the binary under test must exist (a missing binary is a
+# failure, never a skip: make check must not pass without it).
 require_e2qcow() {
 	[ -n "$E2QCOW" ] || fail "E2QCOW is not set"
-	[ -x "$E2QCOW" ] || skip "$E2QCOW has not been built"
+	[ -x "$E2QCOW" ] || fail "$E2QCOW has not been built"
 }
 
 # run CMD...: log a command, run it, fail the test if it fails.
