@@ -1,7 +1,8 @@
 #!/bin/bash
-# d_fuzz.sh --- fuzz-style driver: runs the metadata walk (e2qcow -n -ra, then
-# -Q and qemu-img check) on filesystem images mutated at random, and stops
-# at the first crash, hang, or image that qemu-img rejects.
+# d_fuzz.sh --- fuzz-style driver: runs the metadata walk (e2qcow -n -ra,
+# then -Q and -s -Q, each image through qemu-img check) on filesystem images
+# mutated at random, and stops at the first crash, hang, or image that
+# qemu-img rejects.
 #
 #   E2QCOW=/tmp/build/misc/e2qcow tests/d_fuzz.sh DIR [ITERATIONS [SEED]]
 #
@@ -32,6 +33,13 @@ for ((i = 0; i < iterations; i++)); do
 		echo "seed $s ($base):$verdict"
 		exit 1
 	fi
+	timeout "$D_TIMEOUT" "$E2QCOW" -s -Q fuzz.img fuzz-s.qcow2 >/dev/null 2>&1
+	rc=$?
+	case $rc in 0|5) qemu-img check fuzz-s.qcow2 >/dev/null 2>&1 ||
+			{ echo "seed $s ($base): qemu-img check fails on -s"; exit 1; } ;;
+	2) ;;
+	*) echo "seed $s ($base): e2qcow -s -Q exited $rc"; exit 1 ;;
+	esac
 	[ $((i % 50)) = 0 ] && echo "$i iterations, last seed $s:$verdict"
 done
 echo "$iterations iterations from seed $seed: no failure"
