@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ext2fs/ext2fs.h>
@@ -125,6 +126,18 @@ static int install(const struct e2q_options *o,
 	return E2Q_EXIT_OK;
 }
 
+static int refuse_same_file(const struct e2q_options *o)
+{
+	struct stat dev, img;
+
+	if (stat(o->source, &dev) < 0 || stat(o->dest, &img) < 0 ||
+	    dev.st_dev != img.st_dev || dev.st_ino != img.st_ino)
+		return E2Q_EXIT_OK;
+	com_err(e2q_program_name, 0, _("%s is the image itself; refusing to "
+				       "install it onto itself"), o->source);
+	return E2Q_EXIT_REFUSED;
+}
+
 /* Options that mean nothing here are refused, not ignored. */
 static int check_usage(const struct e2q_options *o)
 {
@@ -141,6 +154,8 @@ int e2q_mode_install(const struct e2q_options *o)
 	int rc;
 
 	rc = check_usage(o);
+	if (!rc)
+		rc = refuse_same_file(o);
 	if (!rc)
 		rc = refuse_if_mounted(o->source);
 	if (!rc)
