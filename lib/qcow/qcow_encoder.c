@@ -20,7 +20,7 @@
 #include "qcow/qcow_encoder.h"
 
 #define BATCH_BYTES	(1U << 20)
-#define MAX_THREADS	64
+#define MAX_THREADS	32
 
 enum batch_state { FREE, FILLING, READY, BUSY, DONE };
 
@@ -323,7 +323,8 @@ static void init_fields(e2q_qcow_encoder *e,
 #ifndef HAVE_LIBPTHREAD
 	threads = 0;
 #endif
-	e->nring = threads ? 2 * threads + 2 : 1;
+	/* a batch per worker, one filling, one delivering, two in reserve */
+	e->nring = threads ? threads + 4 : 1;
 }
 
 errcode_t e2q_qcow_encoder_new(const struct e2q_qcow_encoder_params *p,
@@ -347,7 +348,7 @@ errcode_t e2q_qcow_encoder_new(const struct e2q_qcow_encoder_params *p,
 		err = e2q_qcow_codec_new(p->type, p->level, &e->codec);
 #ifdef HAVE_LIBPTHREAD
 	if (!err && e->nring > 1)
-		err = start_threads(e, (e->nring - 2) / 2, p->level);
+		err = start_threads(e, e->nring - 4, p->level);
 #endif
 	if (err) {
 		e2q_qcow_encoder_free(e);

@@ -12,8 +12,9 @@
  * (inside add() or finish()); the piece bytes are valid during the call only.
  *
  * With threads > 0, that many workers compress batches of about 1 MiB while
- * the caller reads and writes: at most 2 * threads + 2 batches are in
- * flight, so memory is about 4 MiB per thread (threads are capped at 64).
+ * the caller reads and writes: at most threads + 4 batches are in flight,
+ * each 2 MiB (input and output), so memory is about 2 MiB per thread plus
+ * 8 MiB (threads are capped at 32).
  * With threads == 0, or a type of E2Q_QCOW_CODEC_NONE, everything happens
  * on the caller's thread.  The pieces never depend on the thread count.
  *
