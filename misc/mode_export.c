@@ -162,6 +162,7 @@ static int mark_metadata(struct export *x)
 	memset(&mo, 0, sizeof(mo));
 	mo.all_data = x->opts->all_data;
 	mo.whole_inode_tables = output_is_block_device(x->opts->dest);
+	mo.superblock = x->opts->superblock;
 	mo.problem = report_problem;
 	mo.priv = x;
 	rc = e2q_scramble_start(x->opts, x->fs, &mo, &x->scramble);

@@ -197,6 +197,7 @@ static errcode_t find_owners(struct verify *v)
 
 	memset(&mo, 0, sizeof(mo));
 	mo.all_data = v->opts->all_data;
+	mo.superblock = v->opts->superblock;
 	mo.role = note_owner;
 	mo.role_priv = v;
 	err = ext2fs_allocate_block_bitmap(v->fs, "scratch", &scratch);
@@ -298,6 +299,7 @@ static int mark_and_compare(struct verify *v)
 
 	memset(&mo, 0, sizeof(mo));
 	mo.all_data = v->opts->all_data;
+	mo.superblock = v->opts->superblock;
 	mo.problem = report_problem;
 	mo.priv = (void *) v->opts->source;
 	v->diffs = calloc(MAX_LISTED, sizeof(*v->diffs));

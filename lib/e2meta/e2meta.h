@@ -13,7 +13,9 @@
  * table; for every inode in use its xattr block, every block of directories,
  * slow symlinks, the journal, quota inodes and the orphan file, and the
  * mapping blocks (extent tree, indirect) of all other inodes; with all_data
- * every block of every inode.  Block 0 of a 1 KiB-block filesystem (the boot
+ * every block of every inode.  Opened from a backup superblock (-b), that
+ * backup and its group descriptors too, as e2image does, so that the image
+ * opens with the same -b.  Block 0 of a 1 KiB-block filesystem (the boot
  * block, before s_first_data_block) is marked too, unlike e2image.
  *
  * Damaged filesystems: every block number is checked against the
@@ -42,6 +44,7 @@ enum e2q_meta_role {
 struct e2q_meta_options {
 	int all_data;			/* mark file data too (-a) */
 	int whole_inode_tables;		/* ignore itable_unused / INODE_UNINIT */
+	blk64_t superblock;		/* backup it was opened from (-b), or 0 */
 	/* called once per problem found on a damaged filesystem; may be NULL */
 	void (*problem)(void *priv, errcode_t code, ext2_ino_t ino,
 			dgrp_t group);

@@ -124,6 +124,12 @@ static void mark_fixed_metadata(struct walk *w)
 	e2q_meta_mark_range(w, first, 1);
 	for (j = 0; j < fs->desc_blocks; j++)
 		e2q_meta_mark_range(w, ext2fs_descriptor_block_loc2(fs, first, j), 1);
+	if (w->opts->superblock) {
+		e2q_meta_mark_range(w, w->opts->superblock, 1);
+		for (j = 0; j < fs->desc_blocks; j++)
+			e2q_meta_mark_range(w, ext2fs_descriptor_block_loc2(fs,
+					w->opts->superblock, j), 1);
+	}
 	if (ext2fs_has_feature_mmp(fs->super) && fs->super->s_mmp_block)
 		e2q_meta_mark_range(w, fs->super->s_mmp_block, 1);
 	for (g = 0; g < fs->group_desc_count; g++)
