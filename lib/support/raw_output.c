@@ -18,6 +18,7 @@
 
 #define STAGING_BYTES	(1U << 20)
 #define ZERO_CHUNK	(1U << 20)
+#define MAX_BLOCK_SIZE	(64U << 20)	/* qcow2 clusters stop at 2 MiB */
 
 struct e2q_raw_output {
 	int fd;
@@ -40,7 +41,7 @@ errcode_t e2q_raw_output_new(int fd, uint64_t dst_offset, uint64_t size,
 {
 	e2q_raw_output *out;
 
-	if (block_size == 0 || block_size > ZERO_CHUNK ||
+	if (block_size == 0 || block_size > MAX_BLOCK_SIZE ||
 	    dst_offset + size < dst_offset)
 		return E2Q_ET_RANGE;
 	out = calloc(1, sizeof(*out));
