@@ -143,8 +143,9 @@ static int parse_compression(struct e2q_options *o, const char *arg)
 			"without zstd; use -z zlib"));
 		return -1;
 	}
-	if (level && (parse_number(level, _("compression level"), &n) ||
-		      n == 0 || n > 99 ||
+	if (level && parse_number(level, _("compression level"), &n))
+		return -1;
+	if (level && (n == 0 || n > 99 ||
 		      e2q_qcow_codec_check_level(o->compress_type, (int) n))) {
 		com_err(e2q_program_name, 0, _("compression level %s is out "
 			"of range for %s"), level, o->compress_type ==
@@ -189,9 +190,13 @@ static int apply_option(struct e2q_options *o, int c, const char *arg)
 	case OPT_KEEP_XATTRS: o->keep_xattrs = 1; return 0;
 	case OPT_SCRAMBLE_MAP: o->scramble_map = arg; return 0;
 	case 'j':
-		if (parse_number(arg, _("number of threads"), &n) || n == 0 ||
-		    n > 1024)
+		if (parse_number(arg, _("number of threads"), &n))
 			return 1 + E2Q_EXIT_USAGE;
+		if (n == 0 || n > 1024) {
+			com_err(e2q_program_name, 0,
+				_("invalid number of threads: %s (1 to 1024)"), arg);
+			return 1 + E2Q_EXIT_USAGE;
+		}
 		o->jobs = (unsigned int) n;
 		return 0;
 	case 'f': o->force = 1; return 0;
