@@ -149,6 +149,15 @@ static long itable_group_of(const e2q_scrambler *s, blk64_t blk,
 	return (long) s->itables[lo - 1].group;
 }
 
+static enum e2q_inline_kind inline_kind(__u16 mode, __u32 flags)
+{
+	if (!(flags & EXT4_INLINE_DATA_FL))
+		return E2Q_INLINE_NONE;
+	if (LINUX_S_ISDIR(mode))
+		return E2Q_INLINE_DIR;
+	return LINUX_S_ISLNK(mode) ? E2Q_INLINE_SYMLINK : E2Q_INLINE_NONE;
+}
+
 /* One inode in its on-disk form; returns 1 when it changed. */
 static int scramble_inode_fields(e2q_scrambler *s, ext2_ino_t ino, char *raw)
 {
@@ -179,8 +188,7 @@ static int scramble_inode_fields(e2q_scrambler *s, ext2_ino_t ino, char *raw)
 				     sizeof(inode->i_block) - 4, 0);
 		changed = 1;
 	}
-	if (e2q_scramble_inode_xattrs(s, ino, raw,
-				      LINUX_S_ISDIR(mode) && inline_data))
+	if (e2q_scramble_inode_xattrs(s, ino, raw, inline_kind(mode, flags)))
 		changed = 1;
 	return changed;
 }

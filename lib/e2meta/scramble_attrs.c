@@ -4,8 +4,9 @@
  *
  * A value's hash covers its bytes, so each changed entry gets its hash
  * recomputed (e2fsck checks it), and an xattr block its block hash and,
- * when it was right, its checksum.  system.data holds the second part of an
- * inline-data directory: its entries are renamed, not zeroed.
+ * when it was right, its checksum.  system.data holds the second part of
+ * inline data: a directory's entries are renamed, a symlink's target
+ * replaced, not zeroed; a file's data is kept.
  */
 #include "config.h"
 
@@ -39,14 +40,16 @@ static int is_system_data(const struct ext2_ext_attr_entry *e)
 /* Changes one value in place; 1 when it changed. */
 static int scramble_value(e2q_scrambler *s, ext2_ino_t ino,
 			  const struct ext2_ext_attr_entry *e, char *value,
-			  int inline_dir)
+			  enum e2q_inline_kind kind)
 {
 	unsigned int size = ext2fs_le32_to_cpu(e->e_value_size);
 
 	if (is_system_data(e)) {
-		if (!inline_dir)
-			return 0;
-		return e2q_scramble_dirents(s, ino, value, size, 0);
+		if (kind == E2Q_INLINE_DIR)
+			return e2q_scramble_dirents(s, ino, value, size, 0);
+		if (kind == E2Q_INLINE_SYMLINK)
+			e2q_scramble_target(value, size);
+		return kind == E2Q_INLINE_SYMLINK;
 	}
 	if (s->opts.keep_xattrs)
 		return 0;
@@ -60,7 +63,8 @@ static int scramble_value(e2q_scrambler *s, ext2_ino_t ino,
  * Returns 1 when something changed.
  */
 static int scramble_entries(e2q_scrambler *s, ext2_ino_t ino, char *first,
-			    char *end, char *value_base, int inline_dir)
+			    char *end, char *value_base,
+			    enum e2q_inline_kind kind)
 {
 	char *p = first;
 	int changed = 0;
@@ -79,7 +83,7 @@ static int scramble_entries(e2q_scrambler *s, ext2_ino_t ino, char *first,
 			continue;
 		}
 		value = value_base + offs;
-		if (scramble_value(s, ino, e, value, inline_dir)) {
+		if (scramble_value(s, ino, e, value, kind)) {
 			changed = 1;
 			if (e->e_hash)
 				e->e_hash = ext2fs_cpu_to_le32(
@@ -101,7 +105,8 @@ void e2q_scramble_xattr_block(e2q_scrambler *s, ext2_ino_t ino, blk64_t blk,
 		return;
 	csum_ok = ext2fs_has_feature_metadata_csum(s->fs->super) &&
 		  ext2fs_ext_attr_block_csum_verify(s->fs, ino, blk, h);
-	if (!scramble_entries(s, ino, (char *) (h + 1), end, buf, 0))
+	if (!scramble_entries(s, ino, (char *) (h + 1), end, buf,
+			      E2Q_INLINE_NONE))
 		return;
 	if (h->h_hash)
 		ext2fs_ext_attr_block_rehash(h, (struct ext2_ext_attr_entry *) end);
@@ -111,7 +116,7 @@ void e2q_scramble_xattr_block(e2q_scrambler *s, ext2_ino_t ino, blk64_t blk,
 
 /* The xattrs after i_extra_isize; 1 when something changed. */
 int e2q_scramble_inode_xattrs(e2q_scrambler *s, ext2_ino_t ino, char *inode,
-			      int inline_dir)
+			      enum e2q_inline_kind kind)
 {
 	unsigned int isize = EXT2_INODE_SIZE(s->fs->super);
 	struct ext2_inode_large *il = (struct ext2_inode_large *) inode;
@@ -125,5 +130,5 @@ int e2q_scramble_inode_xattrs(e2q_scrambler *s, ext2_ino_t ino, char *inode,
 	    ext2fs_le32_to_cpu(*(__u32 *) (inode + start)) != EXT2_EXT_ATTR_MAGIC)
 		return 0;
 	first = inode + start + INODE_XATTR_MAGIC_BYTES;
-	return scramble_entries(s, ino, first, inode + isize, first, inline_dir);
+	return scramble_entries(s, ino, first, inode + isize, first, kind);
 }

@@ -46,8 +46,14 @@ void e2q_scramble_name_counters_free(e2q_scrambler *s);
 /* scramble_attrs.c */
 void e2q_scramble_xattr_block(e2q_scrambler *s, ext2_ino_t ino, blk64_t blk,
 			      char *buf);
+/* What an inode's system.data (the rest of its inline data) holds. */
+enum e2q_inline_kind {
+	E2Q_INLINE_NONE = 0,	/* file data, or no inline data: kept */
+	E2Q_INLINE_DIR,		/* directory entries: renamed */
+	E2Q_INLINE_SYMLINK,	/* the rest of a symlink target: replaced */
+};
 int e2q_scramble_inode_xattrs(e2q_scrambler *s, ext2_ino_t ino, char *inode,
-			      int inline_dir);
+			      enum e2q_inline_kind kind);
 /* Replaces every byte but '/' and NUL of a symlink target. */
 void e2q_scramble_target(char *target, unsigned int len);
 
