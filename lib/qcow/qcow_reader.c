@@ -114,9 +114,16 @@ errcode_t e2q_qcow_check_data_range(e2q_qcow_image *img, uint64_t host,
 	return 0;
 }
 
-static errcode_t load_l2(e2q_qcow_image *img, uint64_t l2_off,
+/*
+ * Loads the L2 table of L1 entry `l1_index`.  Every entry is checked the
+ * first time the table is loaded; a bit per L1 entry remembers it, so that
+ * random access (the io_manager) does not check a table again.
+ */
+static errcode_t load_l2(e2q_qcow_image *img, uint64_t l1_index,
 			 struct e2q_qcow_problem *problem)
 {
+	uint64_t l2_off = img->l1[l1_index];
+	unsigned char bit = (unsigned char) (1U << (l1_index & 7));
 	struct e2q_qcow_map map;
 	unsigned int i, entries = 1U << img->l2_bits;
 	errcode_t err;
@@ -129,12 +136,14 @@ static errcode_t load_l2(e2q_qcow_image *img, uint64_t l2_off,
 		e2q_qcow_set_problem(problem, "L2 table", l2_off);
 		return err;
 	}
-	for (i = 0; i < entries; i++) {
+	for (i = 0; !(img->l2_checked[l1_index / 8] & bit) && i < entries;
+	     i++) {
 		err = img->ops->decode_l2(img, img->l2_buf, l2_off, i, &map,
 					  problem);
 		if (err)
 			return err;
 	}
+	img->l2_checked[l1_index / 8] |= bit;
 	img->l2_cached_off = l2_off;
 	return 0;
 }
@@ -157,7 +166,7 @@ errcode_t e2q_qcow_map_cluster(e2q_qcow_image *img, uint64_t cluster,
 	l2_off = img->l1[l1_index];
 	if (l2_off == 0)
 		return 0;
-	err = load_l2(img, l2_off, problem);
+	err = load_l2(img, l1_index, problem);
 	if (err)
 		return err;
 	return img->ops->decode_l2(img, img->l2_buf, l2_off, l2_index, map,
@@ -169,7 +178,8 @@ static errcode_t alloc_buffers(e2q_qcow_image *img)
 	img->l2_buf = malloc(img->l2_table_size);
 	img->dbuf = malloc(img->cluster_size);
 	img->cbuf = malloc(2 * (size_t) img->cluster_size);
-	if (!img->l2_buf || !img->dbuf || !img->cbuf)
+	img->l2_checked = calloc((size_t) img->l1_size / 8 + 1, 1);
+	if (!img->l2_buf || !img->dbuf || !img->cbuf || !img->l2_checked)
 		return ENOMEM;
 	img->dbuf_cluster = UINT64_MAX;
 	return 0;
@@ -265,6 +275,7 @@ void e2q_qcow_close(e2q_qcow_image *img)
 	free(img->backing_name);
 	free(img->backing_format);
 	free(img->l2_buf);
+	free(img->l2_checked);
 	free(img->cbuf);
 	free(img->dbuf);
 	free(img);

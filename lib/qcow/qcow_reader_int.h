@@ -123,6 +123,7 @@ struct e2q_qcow_image {
 	/* one cached, validated L2 table */
 	unsigned char *l2_buf;
 	uint64_t l2_cached_off;		/* 0: nothing cached */
+	unsigned char *l2_checked;	/* a bit per L1 entry: table checked */
 
 	/* decompression buffers and state (qcow_decompress.c) */
 	unsigned char *cbuf;		/* compressed bytes, 2 clusters */
