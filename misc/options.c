@@ -37,14 +37,17 @@ static const struct option long_opts[] = {
 
 void e2q_usage(FILE *f)
 {
-	fprintf(f, _("Usage: %s -Q|-r [-afnp] [-b SUPERBLOCK [-B BLOCKSIZE]] "
+	fprintf(f, _("Usage: %s -Q|-r [-afnps] [-b SUPERBLOCK [-B BLOCKSIZE]] "
 		     "[-o SRC_OFFSET] [-O DST_OFFSET] SOURCE IMAGE\n"
 		     "       %s -r IMAGE.qcow2 RAW\n"
 		     "       %s [-fn] SOURCE IMAGE.e2i\n"
 		     "       %s -I [-fny] DEVICE IMAGE.e2i\n"
 		     "       %s -ra [-cfnp] [-o SRC_OFFSET] [-O DST_OFFSET] "
-		     "SOURCE [DEST]\n"), e2q_program_name, e2q_program_name,
-		e2q_program_name, e2q_program_name, e2q_program_name);
+		     "SOURCE [DEST]\n"
+		     "       %s --verify [-b SUPERBLOCK [-B BLOCKSIZE]] "
+		     "[-o SRC_OFFSET] SOURCE IMAGE\n"), e2q_program_name,
+		e2q_program_name, e2q_program_name, e2q_program_name,
+		e2q_program_name, e2q_program_name);
 	fputs(_("\nCopies the metadata of an ext2/ext3/ext4 filesystem into a "
 		"qcow2 image (-Q)\nor a sparse raw image (-r), and converts "
 		"qcow2/qcow images back to raw.\n\n"
@@ -67,6 +70,18 @@ void e2q_usage(FILE *f)
 		"                  that holds another filesystem\n"
 		"  -n              dry run: walk the filesystem, write nothing\n"
 		"  -p              show progress on stderr, and a summary\n"
+		"  -s              scramble (-Q, -r): directory entry names, "
+		"symlink targets\n"
+		"                  and xattr values are replaced, the image "
+		"stays a valid\n"
+		"                  filesystem; non-zero journal blocks are "
+		"zeroed\n"
+		"  --keep-xattrs   with -s, keep extended attribute values\n"
+		"  --scramble-map FILE  with -s, write the original and new "
+		"names (mode 600)\n"
+		"  --verify        compare the metadata blocks of IMAGE (qcow2, "
+		"qcow, raw)\n"
+		"                  with SOURCE and list each that differs\n"
 		"  -z [zlib|zstd][:LEVEL]  compress the qcow2 image (-Q): zlib "
 		"makes a\n"
 		"                  version 2 image any qemu reads, zstd a "
@@ -83,7 +98,8 @@ void e2q_usage(FILE *f)
 		"Exit status: 0 done, 1 usage error, 2 source missing, "
 		"unreadable or corrupt,\n3 output not written, 4 refused "
 		"(mounted read-write, output is the source),\n5 image written "
-		"but filesystem damaged, 8 internal error.\n"), f);
+		"but filesystem damaged, 6 --verify found differences,\n8 "
+		"internal error.\n"), f);
 }
 
 static int parse_number(const char *arg, const char *what,
