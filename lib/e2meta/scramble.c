@@ -158,6 +158,19 @@ static enum e2q_inline_kind inline_kind(__u16 mode, __u32 flags)
 	return LINUX_S_ISLNK(mode) ? E2Q_INLINE_SYMLINK : E2Q_INLINE_NONE;
 }
 
+/*
+ * A symlink whose target is in i_block.  ext2fs_is_fast_symlink() goes by
+ * the size alone; a short target that an old kernel put in a block must
+ * keep its block numbers, so a mapped inode is not fast.
+ */
+static int target_in_inode(struct ext2_inode *inode, __u32 flags)
+{
+	if (flags & EXT4_INLINE_DATA_FL)
+		return 1;
+	return ext2fs_is_fast_symlink(inode) && !(flags & EXT4_EXTENTS_FL) &&
+	       (inode->i_blocks == 0 || inode->i_file_acl != 0);
+}
+
 /* One inode in its on-disk form; returns 1 when it changed. */
 static int scramble_inode_fields(e2q_scrambler *s, ext2_ino_t ino, char *raw)
 {
@@ -167,7 +180,7 @@ static int scramble_inode_fields(e2q_scrambler *s, ext2_ino_t ino, char *raw)
 	int inline_data = (flags & EXT4_INLINE_DATA_FL) != 0;
 	int changed = 0;
 
-	if (LINUX_S_ISLNK(mode) && (inline_data || ext2fs_is_fast_symlink(inode))) {
+	if (LINUX_S_ISLNK(mode) && target_in_inode(inode, flags)) {
 		unsigned int size = EXT2_I_SIZE(inode);
 
 		e2q_scramble_target((char *) inode->i_block,
@@ -270,6 +283,15 @@ static void scramble_superblock(e2q_scrambler *s, char *raw)
 		ext2fs_superblock_csum_set(s->fs, sb);
 }
 
+static int is_backup_superblock(ext2_filsys fs, blk64_t blk, const char *buf)
+{
+	const struct ext2_super_block *sb = (const struct ext2_super_block *) buf;
+
+	return blk > fs->super->s_first_data_block &&
+	       blk == ext2fs_group_first_block2(fs, ext2fs_group_of_blk2(fs, blk)) &&
+	       ext2fs_le16_to_cpu(sb->s_magic) == EXT2_SUPER_MAGIC;
+}
+
 static void scramble_block(e2q_scrambler *s, blk64_t blk, char *buf)
 {
 	const struct role_run *r = role_of(s, blk);
@@ -297,6 +319,8 @@ static void scramble_block(e2q_scrambler *s, blk64_t blk, char *buf)
 	group = itable_group_of(s, blk, &index);
 	if (group >= 0)
 		scramble_inode_block(s, (dgrp_t) group, index, buf);
+	else if (is_backup_superblock(s->fs, blk, buf))
+		scramble_superblock(s, buf);	/* copied with -b */
 }
 
 /*

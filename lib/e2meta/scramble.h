@@ -26,7 +26,8 @@
  *  - inline-data directories are scrambled like directory blocks;
  *  - journal blocks other than the journal superblock are zeroed (they may
  *    hold copies of directory blocks); the stats count them;
- *  - the superblock's last-mounted path and volume name are replaced.
+ *  - the superblock's last-mounted path and volume name are replaced, in
+ *    the primary superblock and in a backup copied with -b.
  * Checksums (inode, directory block, xattr block, superblock) are recomputed
  * under metadata_csum, but only where the original checksum was correct, so
  * damage stays visible.
