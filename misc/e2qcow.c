@@ -18,28 +18,14 @@
 
 const char *e2q_program_name = "e2qcow";
 
-static int not_available(const struct e2q_options *o)
-{
-	static const char *const names[] = {
-		[E2Q_MODE_NORMAL] = N_("the normal .e2i image (use -Q or -r)"),
-		[E2Q_MODE_INSTALL] = "-I", [E2Q_MODE_INFO] = "--info",
-		[E2Q_MODE_CHECK] = "--check", [E2Q_MODE_VERIFY] = "--verify",
-		[E2Q_MODE_QCOW2] = "-Q", [E2Q_MODE_RAW] = "-r",
-	};
-
-	com_err(e2q_program_name, 0, _("%s is not supported by this version"),
-		_(names[o->mode]));
-	return E2Q_EXIT_USAGE;
-}
-
-/* The program's modes; not_available marks those still to be written. */
+/* The program's modes. */
 static int (*const mode_table[])(const struct e2q_options *) = {
 	[E2Q_MODE_NORMAL] = e2q_mode_e2i,
 	[E2Q_MODE_QCOW2] = e2q_mode_export,
 	[E2Q_MODE_RAW] = e2q_mode_export,
 	[E2Q_MODE_INSTALL] = e2q_mode_install,
-	[E2Q_MODE_INFO] = not_available,
-	[E2Q_MODE_CHECK] = not_available,
+	[E2Q_MODE_INFO] = e2q_mode_info,
+	[E2Q_MODE_CHECK] = e2q_mode_check,
 	[E2Q_MODE_VERIFY] = e2q_mode_verify,
 };
 

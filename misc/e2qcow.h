@@ -68,6 +68,8 @@ extern const char *e2q_program_name;
 int e2q_mode_export(const struct e2q_options *opts);		/* mode_export.c: -Q, -r from ext2 */
 int e2q_mode_convert(const struct e2q_options *opts);		/* mode_convert.c: -r from qcow */
 int e2q_source_is_qcow(const char *path);			/* mode_convert.c */
+int e2q_mode_info(const struct e2q_options *opts);		/* mode_info.c: --info */
+int e2q_mode_check(const struct e2q_options *opts);		/* mode_check.c: --check */
 int e2q_mode_e2i(const struct e2q_options *opts);		/* mode_e2i.c: .e2i image */
 int e2q_mode_install(const struct e2q_options *opts);		/* mode_install.c: -I */
 int e2q_mode_move(const struct e2q_options *opts);		/* mode_move.c: -ra copy, move */

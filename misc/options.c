@@ -256,27 +256,8 @@ static void operand_counts(const struct e2q_options *o, int *least, int *most)
 		*least = 1;
 }
 
-/*
- * Options parsed for modes still being written: refused rather than ignored
- * (an ignored -s would leak every name).  Remove a line when its feature lands.
- */
-static const char *unavailable_option(const struct e2q_options *o)
-{
-	if (o->snapshot)
-		return "-l";
-	return NULL;
-}
-
 static const char *check_conflicts(const struct e2q_options *o)
 {
-	static char msg[128];
-	const char *name = unavailable_option(o);
-
-	if (name) {
-		snprintf(msg, sizeof(msg),
-			 _("%s is not supported by this version"), name);
-		return msg;
-	}
 	if ((o->scramble_map || o->keep_xattrs) && !o->scramble)
 		return _("--scramble-map and --keep-xattrs need -s");
 	if (o->scramble && o->mode != E2Q_MODE_QCOW2 && o->mode != E2Q_MODE_RAW)
