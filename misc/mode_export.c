@@ -30,8 +30,9 @@
 /* Compressed clusters are 64 KiB (or a block): better ratio, fewer tables. */
 #define COMPRESSED_CLUSTER_BITS	16
 /*
- * A stream keeps the pieces of its measuring pass when they fit in this
- * (E2QCOW_STREAM_SPOOL overrides it, for tests); else it reads again.
+ * A compressed stream keeps the pieces of its measuring pass when they fit
+ * in this (E2QCOW_STREAM_SPOOL overrides it, for tests); else it reads
+ * again.  Plain pieces would rarely fit: those streams always read twice.
  */
 #define STREAM_SPOOL_BYTES	(64ULL << 20)
 
@@ -263,7 +264,7 @@ static errcode_t new_qcow(struct export *x)
 			     E2Q_QCOW2_COMPRESSION_ZSTD :
 			     E2Q_QCOW2_COMPRESSION_ZLIB;
 	p.stream = x->out.is_stream;
-	p.spool_limit = STREAM_SPOOL_BYTES;
+	p.spool_limit = x->opts->compression ? STREAM_SPOOL_BYTES : 0;
 	if (getenv("E2QCOW_STREAM_SPOOL"))
 		p.spool_limit = strtoull(getenv("E2QCOW_STREAM_SPOOL"), NULL, 0);
 	return e2q_qcow_writer_new(&p, &x->qcow);
