@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "e2q_err.h"
@@ -196,6 +197,20 @@ errcode_t e2q_raw_output_write(e2q_raw_output *out, uint64_t offset,
 	return 0;
 }
 
+/* Written in place: a regular file grows to the image's end, never shrinks. */
+static errcode_t extend_regular_file(e2q_raw_output *out)
+{
+	uint64_t end = out->dst_offset + out->size;
+	struct stat st;
+
+	if (fstat(out->fd, &st) < 0)
+		return errno;
+	if (S_ISREG(st.st_mode) && (uint64_t) st.st_size < end &&
+	    ftruncate(out->fd, (off_t) end) < 0)
+		return errno;
+	return 0;
+}
+
 errcode_t e2q_raw_output_finish(e2q_raw_output *out)
 {
 	errcode_t err = flush_staging(out);
@@ -205,7 +220,7 @@ errcode_t e2q_raw_output_finish(e2q_raw_output *out)
 	if (out->flags & E2Q_RAW_STREAM)
 		return fill_stream_gap(out, out->size);
 	if (out->flags & E2Q_RAW_KEEP_ZEROS)
-		return 0;
+		return extend_regular_file(out);
 	if (ftruncate(out->fd, (off_t) (out->dst_offset + out->size)) < 0)
 		return errno;
 	return 0;

@@ -8,7 +8,8 @@
  * size); a stream (a pipe, stdout) gets the zeros written out, in large
  * writes.  With E2Q_RAW_KEEP_ZEROS, zero blocks inside extents are written
  * explicitly (for block devices, whose old contents must be overwritten) and
- * the output is never truncated.
+ * the output is never truncated: a regular file only grows to
+ * dst_offset + size.
  *
  * Writes are gathered in a staging buffer and issued in large batches.
  * The caller owns the descriptor.  Errors are errno values, E2Q_ET_RANGE for
