@@ -13,6 +13,7 @@
 
 #define REDRAW_INTERVAL	0.2
 #define BAR_WIDTH	20
+#define MIN_ESTIMATE_TIME 0.5	/* seconds of a phase before "time left" */
 
 double e2q_now(void)
 {
@@ -71,7 +72,7 @@ static void draw(struct e2q_progress *p, uint64_t done, double now)
 	for (i = 0; i < BAR_WIDTH; i++)
 		bar[i] = i < filled ? '#' : '.';
 	bar[BAR_WIDTH] = 0;
-	if (done && elapsed > 0)
+	if (done && elapsed >= MIN_ESTIMATE_TIME)
 		format_left(left, sizeof(left),
 			    elapsed * (double) (p->total - done) / (double) done);
 	if (p->unit_bytes == 0) {	/* counting, not bytes (inodes) */
