@@ -25,7 +25,7 @@
 #include "misc/progress.h"
 #include "misc/scramble_map.h"
 
-#define READ_BATCH_BYTES	(4U << 20)
+#define READ_BATCH_BYTES	(1U << 20)
 
 /* Compressed clusters are 64 KiB (or a block): better ratio, fewer tables. */
 #define COMPRESSED_CLUSTER_BITS	16

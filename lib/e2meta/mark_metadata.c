@@ -294,6 +294,22 @@ static void trim_to_device(struct walk *w, char *buf)
 	}
 }
 
+/*
+ * Tree blocks are few and clustered: an rbtree bitmap holds them in a few
+ * KiB where a bit array would cost a bit per block of the filesystem.
+ */
+static errcode_t allocate_sparse_bitmap(ext2_filsys fs,
+					ext2fs_block_bitmap *ret)
+{
+	int saved = fs->default_bitmap_type;
+	errcode_t err;
+
+	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+	err = ext2fs_allocate_subcluster_bitmap(fs, "walked tree blocks", ret);
+	fs->default_bitmap_type = saved;
+	return err;
+}
+
 errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
 			ext2fs_block_bitmap map, struct e2q_meta_stats *stats)
 {
@@ -307,8 +323,7 @@ errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
 	w.opts = opts;
 	w.map = map;
 	w.stats = stats;
-	err = ext2fs_allocate_subcluster_bitmap(fs, "walked tree blocks",
-						&w.mapping_seen);
+	err = allocate_sparse_bitmap(fs, &w.mapping_seen);
 	if (err)
 		return err;
 	err = ext2fs_get_array(E2Q_META_TREE_BUFFERS, fs->blocksize, &bufs);

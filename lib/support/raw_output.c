@@ -1,10 +1,11 @@
 /*
  * raw_output.c --- a raw disk image written front to back, with holes.
  *
- * Data is gathered in a staging buffer covering one contiguous output range
- * and written with one pwrite() (or write() for streams) when the range
- * breaks or the buffer fills.  Holes cost nothing on a seekable output; on a
- * stream they are written from a shared zero buffer in large chunks.
+ * Each extent is written straight from the caller's buffer: on a seekable
+ * output one pwrite() per run of non-zero blocks (zero blocks become holes,
+ * which cost nothing); on a stream, or in place, the extent whole, and on a
+ * stream the gaps between extents from a shared zero buffer in large chunks.
+ * No data is copied, and the memory used does not grow with the extents.
  */
 #include "config.h"
 
@@ -17,7 +18,6 @@
 #include "e2q_err.h"
 #include "support/raw_output.h"
 
-#define STAGING_BYTES	(1U << 20)
 #define ZERO_CHUNK	(1U << 20)
 #define MAX_BLOCK_SIZE	(64U << 20)	/* qcow2 clusters stop at 2 MiB */
 
@@ -28,9 +28,6 @@ struct e2q_raw_output {
 	uint64_t size;		/* image size in bytes */
 	unsigned int block_size;
 	uint64_t next;		/* lowest image offset still writable */
-	uint64_t stage_start;	/* image offset of staging[0] */
-	size_t stage_len;
-	unsigned char *staging;
 	uint64_t written;	/* data bytes written (holes excluded) */
 };
 
@@ -48,11 +45,6 @@ errcode_t e2q_raw_output_new(int fd, uint64_t dst_offset, uint64_t size,
 	out = calloc(1, sizeof(*out));
 	if (!out)
 		return ENOMEM;
-	out->staging = malloc(STAGING_BYTES);
-	if (!out->staging) {
-		free(out);
-		return ENOMEM;
-	}
 	out->fd = fd;
 	out->flags = flags;
 	out->dst_offset = dst_offset;
@@ -89,20 +81,6 @@ static errcode_t write_all_at(e2q_raw_output *out, const void *buf,
 	return 0;
 }
 
-static errcode_t flush_staging(e2q_raw_output *out)
-{
-	errcode_t err;
-
-	if (out->stage_len == 0)
-		return 0;
-	err = write_all_at(out, out->staging, out->stage_len, out->stage_start);
-	if (err)
-		return err;
-	out->written += out->stage_len;
-	out->stage_len = 0;
-	return 0;
-}
-
 /* On a stream, holes up to `offset` are written out as zeros. */
 static errcode_t fill_stream_gap(e2q_raw_output *out, uint64_t offset)
 {
@@ -120,34 +98,19 @@ static errcode_t fill_stream_gap(e2q_raw_output *out, uint64_t offset)
 	return 0;
 }
 
-static errcode_t stage_bytes(e2q_raw_output *out, uint64_t offset,
-			     const unsigned char *data, size_t len)
+/* Writes one extent as it is, after the zeros a stream needs before it. */
+static errcode_t write_extent(e2q_raw_output *out, uint64_t offset,
+			      const unsigned char *data, size_t len)
 {
-	errcode_t err;
+	errcode_t err = 0;
 
-	if (out->stage_len &&
-	    (out->stage_start + out->stage_len != offset ||
-	     out->stage_len + len > STAGING_BYTES)) {
-		err = flush_staging(out);
-		if (err)
-			return err;
-	}
-	if (out->flags & E2Q_RAW_STREAM) {
+	if (out->flags & E2Q_RAW_STREAM)
 		err = fill_stream_gap(out, offset);
-		if (err)
-			return err;
-	}
-	if (len >= STAGING_BYTES) {
+	if (!err)
 		err = write_all_at(out, data, len, offset);
-		if (!err)
-			out->written += len;
-		out->next = offset + len;
+	if (err)
 		return err;
-	}
-	if (out->stage_len == 0)
-		out->stage_start = offset;
-	memcpy(out->staging + out->stage_len, data, len);
-	out->stage_len += len;
+	out->written += len;
 	out->next = offset + len;
 	return 0;
 }
@@ -167,8 +130,8 @@ errcode_t e2q_raw_output_write(e2q_raw_output *out, uint64_t offset,
 	if (offset < out->next || offset > out->size ||
 	    len > out->size - offset)
 		return E2Q_ET_RANGE;
-	if (out->flags & E2Q_RAW_KEEP_ZEROS)
-		return stage_bytes(out, offset, p, len);
+	if (out->flags & (E2Q_RAW_KEEP_ZEROS | E2Q_RAW_STREAM))
+		return write_extent(out, offset, p, len);
 	while (done < len) {
 		size_t run = 0, bs = out->block_size;
 
@@ -181,7 +144,7 @@ errcode_t e2q_raw_output_write(e2q_raw_output *out, uint64_t offset,
 			run += n;
 		}
 		if (run) {
-			err = stage_bytes(out, offset + done, p + done, run);
+			err = write_extent(out, offset + done, p + done, run);
 			if (err)
 				return err;
 			done += run;
@@ -213,10 +176,6 @@ static errcode_t extend_regular_file(e2q_raw_output *out)
 
 errcode_t e2q_raw_output_finish(e2q_raw_output *out)
 {
-	errcode_t err = flush_staging(out);
-
-	if (err)
-		return err;
 	if (out->flags & E2Q_RAW_STREAM)
 		return fill_stream_gap(out, out->size);
 	if (out->flags & E2Q_RAW_KEEP_ZEROS)
@@ -235,6 +194,5 @@ void e2q_raw_output_free(e2q_raw_output *out)
 {
 	if (!out)
 		return;
-	free(out->staging);
 	free(out);
 }

@@ -11,7 +11,7 @@
  * the output is never truncated: a regular file only grows to
  * dst_offset + size.
  *
- * Writes are gathered in a staging buffer and issued in large batches.
+ * Extents are written straight from the caller's buffer, never copied.
  * The caller owns the descriptor.  Errors are errno values, E2Q_ET_RANGE for
  * extents out of order or past the end, E2Q_ET_SHORT_WRITE for a write that
  * made no progress.
