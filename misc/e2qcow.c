@@ -35,23 +35,19 @@ static int run_mode(const struct e2q_options *o)
 
 	if (o->mode == E2Q_MODE_QCOW2 || o->mode == E2Q_MODE_RAW) {
 		qcow_source = e2q_source_is_qcow(o->source);
-		if (qcow_source && o->scramble) {
+		/* a qcow image is converted whole, unless re-exported: -Q, -s */
+		if (o->mode == E2Q_MODE_RAW && qcow_source && !o->scramble &&
+		    !o->all_data)
+			return e2q_mode_convert(o);
+		/* -ra: a whole copy, or a move inside SOURCE, byte for byte */
+		if (o->mode == E2Q_MODE_RAW && o->all_data && qcow_source) {
 			com_err(e2q_program_name, 0,
-				_("-s needs a filesystem, not the qcow image %s"),
-				o->source);
+				_("-ra copies a filesystem, not the qcow image "
+				  "%s; convert it with -r first"), o->source);
 			return E2Q_EXIT_USAGE;
 		}
-		if (o->mode == E2Q_MODE_RAW && qcow_source)
-			return e2q_mode_convert(o);
-		/* -ra: a whole copy, or a move inside SOURCE */
-		if (o->mode == E2Q_MODE_RAW && o->all_data && !qcow_source)
+		if (o->mode == E2Q_MODE_RAW && o->all_data)
 			return e2q_mode_move(o);
-		if (qcow_source) {
-			com_err(e2q_program_name, 0,
-				_("%s is a qcow image, not a filesystem; "
-				  "convert it with -r first"), o->source);
-			return E2Q_EXIT_SOURCE;
-		}
 	}
 	return mode_table[o->mode](o);
 }

@@ -74,7 +74,8 @@ int e2q_mode_e2i(const struct e2q_options *opts);		/* mode_e2i.c: .e2i image */
 int e2q_mode_install(const struct e2q_options *opts);		/* mode_install.c: -I */
 int e2q_mode_move(const struct e2q_options *opts);		/* mode_move.c: -ra copy, move */
 int e2q_mode_verify(const struct e2q_options *opts);		/* mode_verify.c: --verify */
-/* mode_e2i.c: opens SOURCE (-o, -b, -B) read-only, printing any error */
+/* open_source.c: opens SOURCE read-only (a qcow image through the qcow
+ * io_manager; -o, -b, -B, -l), printing any error; returns an exit code */
 struct struct_ext2_filsys;
 int e2q_open_source_fs(const struct e2q_options *opts,
 		       struct struct_ext2_filsys **fs);

@@ -62,37 +62,6 @@ static void fill_identity(const struct e2q_options *o, int fd,
 	id->image_time = (uint32_t) time(NULL);
 }
 
-static errcode_t open_with_blocksize(const struct e2q_options *o,
-				     unsigned int bs, ext2_filsys *fs)
-{
-	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS;
-	char io_opts[64] = "";
-
-	if (o->src_offset_set)
-		snprintf(io_opts, sizeof(io_opts), "offset=%llu",
-			 (unsigned long long) o->src_offset);
-	return ext2fs_open2(o->source, io_opts, flags, (int) o->superblock, bs,
-			    unix_io_manager, fs);
-}
-
-int e2q_open_source_fs(const struct e2q_options *o, ext2_filsys *fs)
-{
-	unsigned int bs = o->blocksize;
-	errcode_t err;
-
-	err = open_with_blocksize(o, bs, fs);
-	/* -b without -B: try each block size in turn, as e2fsck does */
-	for (bs = EXT2_MIN_BLOCK_SIZE; err && o->superblock && !o->blocksize &&
-	     bs <= EXT2_MAX_BLOCK_SIZE; bs *= 2)
-		err = open_with_blocksize(o, bs, fs);
-	if (err) {
-		com_err(e2q_program_name, err, _("while opening filesystem %s"),
-			o->source);
-		return E2Q_EXIT_SOURCE;
-	}
-	return E2Q_EXIT_OK;
-}
-
 static int refuse_if_mounted_rw(const struct e2q_options *o)
 {
 	int mount_flags = 0;

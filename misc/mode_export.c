@@ -57,42 +57,6 @@ struct export {
 	void *inner_role_priv;
 };
 
-static errcode_t open_with_blocksize(const struct e2q_options *o,
-				     unsigned int bs, ext2_filsys *fs)
-{
-	char io_opts[64] = "";
-	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS;
-
-	if (o->src_offset_set)
-		snprintf(io_opts, sizeof(io_opts), "offset=%llu",
-			 (unsigned long long) o->src_offset);
-	return ext2fs_open2(o->source, io_opts, flags, (int) o->superblock, bs,
-			    unix_io_manager, fs);
-}
-
-static int open_filesystem(const struct e2q_options *o, ext2_filsys *fs)
-{
-	errcode_t err;
-	unsigned int bs;
-
-	if (o->superblock && !o->blocksize) {
-		/* as e2fsck does: try each block size in turn */
-		for (bs = EXT2_MIN_BLOCK_SIZE; bs <= EXT2_MAX_BLOCK_SIZE; bs *= 2) {
-			err = open_with_blocksize(o, bs, fs);
-			if (!err)
-				break;
-		}
-	} else {
-		err = open_with_blocksize(o, o->blocksize, fs);
-	}
-	if (err) {
-		com_err(e2q_program_name, err,
-			_("while opening filesystem %s"), o->source);
-		return E2Q_EXIT_SOURCE;
-	}
-	return E2Q_EXIT_OK;
-}
-
 static int refuse_if_mounted(const struct e2q_options *o)
 {
 	int mount_flags = 0;
@@ -476,7 +440,7 @@ int e2q_mode_export(const struct e2q_options *opts)
 	x.opts = opts;
 	rc = refuse_if_mounted(opts);
 	if (!rc)
-		rc = open_filesystem(opts, &x.fs);
+		rc = e2q_open_source_fs(opts, &x.fs);
 	if (!rc)
 		rc = mark_metadata(&x);
 	if (!rc && opts->dry_run)
