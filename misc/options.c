@@ -37,7 +37,8 @@ static const struct option long_opts[] = {
 
 void e2q_usage(FILE *f)
 {
-	fprintf(f, _("Usage: %s -Q|-r [-afnps] [-b SUPERBLOCK [-B BLOCKSIZE]] "
+	fprintf(f, _("Usage: %s -Q|-r [-afnps] [-z TYPE[:LEVEL]] [-j THREADS] "
+		     "[-l SNAPSHOT]\n             [-b SUPERBLOCK [-B BLOCKSIZE]] "
 		     "[-o SRC_OFFSET] [-O DST_OFFSET] SOURCE IMAGE\n"
 		     "       %s -r IMAGE.qcow2 RAW\n"
 		     "       %s [-fn] SOURCE IMAGE.e2i\n"
@@ -45,9 +46,10 @@ void e2q_usage(FILE *f)
 		     "       %s -ra [-cfnp] [-o SRC_OFFSET] [-O DST_OFFSET] "
 		     "SOURCE [DEST]\n"
 		     "       %s --verify [-b SUPERBLOCK [-B BLOCKSIZE]] "
-		     "[-o SRC_OFFSET] SOURCE IMAGE\n"), e2q_program_name,
+		     "[-o SRC_OFFSET] SOURCE IMAGE\n"
+		     "       %s --info|--check IMAGE\n"), e2q_program_name,
 		e2q_program_name, e2q_program_name, e2q_program_name,
-		e2q_program_name, e2q_program_name);
+		e2q_program_name, e2q_program_name, e2q_program_name);
 	fputs(_("\nCopies the metadata of an ext2/ext3/ext4 filesystem into a "
 		"qcow2 image (-Q)\nor a sparse raw image (-r), and converts "
 		"qcow2/qcow images back to raw.\n\n"
@@ -79,6 +81,15 @@ void e2q_usage(FILE *f)
 		"  --keep-xattrs   with -s, keep extended attribute values\n"
 		"  --scramble-map FILE  with -s, write the original and new "
 		"names (mode 600)\n"
+		"  --info          describe a qcow2 or qcow IMAGE: version, sizes, "
+		"features,\n"
+		"                  backing file (never opened), snapshots\n"
+		"  --check         check a qcow2 or qcow IMAGE as strictly as "
+		"qemu-img check;\n"
+		"                  exit 0 clean, 2 corrupt, 3 leaks only, 63 "
+		"cannot check\n"
+		"  -l SNAPSHOT     read this internal snapshot (id or name) of "
+		"a qcow2 SOURCE\n"
 		"  --verify        compare the metadata blocks of IMAGE (qcow2, "
 		"qcow, raw)\n"
 		"                  with SOURCE and list each that differs\n"
