@@ -79,5 +79,11 @@ int e2q_mode_verify(const struct e2q_options *opts);		/* mode_verify.c: --verify
 struct struct_ext2_filsys;
 int e2q_open_source_fs(const struct e2q_options *opts,
 		       struct struct_ext2_filsys **fs);
+/* open_source.c: refuses (exit 4, one line) a SOURCE mounted read-write
+ * unless -f; 0 otherwise */
+int e2q_refuse_if_mounted_rw(const struct e2q_options *opts);
+/* open_source.c: the e2q_meta_options problem callback; priv is SOURCE */
+void e2q_report_walk_problem(void *source, errcode_t code, unsigned int ino,
+			     unsigned int group);
 
 #endif /* E2Q_E2QCOW_H */

@@ -62,20 +62,6 @@ static void fill_identity(const struct e2q_options *o, int fd,
 	id->image_time = (uint32_t) time(NULL);
 }
 
-static int refuse_if_mounted_rw(const struct e2q_options *o)
-{
-	int mount_flags = 0;
-
-	if (o->force || ext2fs_check_if_mounted(o->source, &mount_flags))
-		return E2Q_EXIT_OK;
-	if ((mount_flags & EXT2_MF_MOUNTED) && !(mount_flags & EXT2_MF_READONLY)) {
-		com_err(e2q_program_name, 0,
-			_("%s is mounted read-write: its image would be "
-			  "inconsistent (use -f to force)"), o->source);
-		return E2Q_EXIT_REFUSED;
-	}
-	return E2Q_EXIT_OK;
-}
 
 static int report_plan(const struct e2q_options *o, ext2_filsys fs)
 {
@@ -129,7 +115,7 @@ int e2q_mode_e2i(const struct e2q_options *o)
 			_("-a is only allowed with -r or -Q"));
 		return E2Q_EXIT_USAGE;
 	}
-	rc = refuse_if_mounted_rw(o);
+	rc = e2q_refuse_if_mounted_rw(o);
 	if (!rc)
 		rc = e2q_open_source_fs(o, &fs);
 	if (!rc)

@@ -57,20 +57,6 @@ struct export {
 	void *inner_role_priv;
 };
 
-static int refuse_if_mounted(const struct e2q_options *o)
-{
-	int mount_flags = 0;
-
-	if (o->force || ext2fs_check_if_mounted(o->source, &mount_flags))
-		return E2Q_EXIT_OK;
-	if ((mount_flags & EXT2_MF_MOUNTED) && !(mount_flags & EXT2_MF_READONLY)) {
-		com_err(e2q_program_name, 0,
-			_("%s is mounted read-write: its image would be "
-			  "inconsistent (use -f to force)"), o->source);
-		return E2Q_EXIT_REFUSED;
-	}
-	return E2Q_EXIT_OK;
-}
 
 static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
 			   dgrp_t group)
@@ -79,12 +65,7 @@ static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
 	const char *source = x->opts->source;
 
 	e2q_progress_clear(&x->progress);	/* the message on its own line */
-	if (ino)
-		com_err(e2q_program_name, code, _("in inode %u of %s"), ino,
-			source);
-	else
-		com_err(e2q_program_name, code, _("in group %u of %s"), group,
-			source);
+	e2q_report_walk_problem((void *) source, code, ino, group);
 }
 
 static int output_is_block_device(const char *path)
@@ -438,7 +419,7 @@ int e2q_mode_export(const struct e2q_options *opts)
 
 	memset(&x, 0, sizeof(x));
 	x.opts = opts;
-	rc = refuse_if_mounted(opts);
+	rc = e2q_refuse_if_mounted_rw(opts);
 	if (!rc)
 		rc = e2q_open_source_fs(opts, &x.fs);
 	if (!rc)

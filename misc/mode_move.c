@@ -108,18 +108,6 @@ static int refuse_mounted(const struct move *m)
 	return E2Q_EXIT_OK;
 }
 
-static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
-			   dgrp_t group)
-{
-	const char *source = priv;
-
-	if (ino)
-		com_err(e2q_program_name, code, _("in inode %u of %s"), ino,
-			source);
-	else
-		com_err(e2q_program_name, code, _("in group %u of %s"), group,
-			source);
-}
 
 static int mark_blocks(struct move *m)
 {
@@ -129,7 +117,7 @@ static int mark_blocks(struct move *m)
 	memset(&mo, 0, sizeof(mo));
 	mo.all_data = 1;
 	mo.whole_inode_tables = m->in_place;
-	mo.problem = report_problem;
+	mo.problem = e2q_report_walk_problem;
 	mo.priv = (void *) m->opts->source;
 	err = ext2fs_allocate_block_bitmap(m->fs, "blocks to copy", &m->map);
 	if (!err)

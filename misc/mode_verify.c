@@ -48,18 +48,6 @@ struct verify {
 	uint64_t differing, compared;
 };
 
-static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
-			   dgrp_t group)
-{
-	const char *source = priv;
-
-	if (ino)
-		com_err(e2q_program_name, code, _("in inode %u of %s"), ino,
-			source);
-	else
-		com_err(e2q_program_name, code, _("in group %u of %s"), group,
-			source);
-}
 
 static int open_image(struct verify *v)
 {
@@ -300,7 +288,7 @@ static int mark_and_compare(struct verify *v)
 	memset(&mo, 0, sizeof(mo));
 	mo.all_data = v->opts->all_data;
 	mo.superblock = v->opts->superblock;
-	mo.problem = report_problem;
+	mo.problem = e2q_report_walk_problem;
 	mo.priv = (void *) v->opts->source;
 	v->diffs = calloc(MAX_LISTED, sizeof(*v->diffs));
 	err = v->diffs ? ext2fs_get_mem(READ_BATCH_BYTES, &v->buf) : ENOMEM;

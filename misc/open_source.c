@@ -1,8 +1,9 @@
 /*
  * open_source.c --- opens the filesystem a mode reads: a device or image
  * file through unix_io (-o, -b, -B), or a qcow2/qcow image through the qcow
- * io_manager (-l picks a snapshot), so that -Q, -r -s, -ra, .e2i and
- * --verify all re-export metadata images as they export devices.
+ * io_manager (-l picks a snapshot), so that -Q, -r -s, .e2i and --verify
+ * all re-export metadata images as they export devices; and what every mode
+ * that reads a filesystem says about it: mounted read-write, damaged.
  */
 #include "config.h"
 
@@ -65,4 +66,30 @@ int e2q_open_source_fs(const struct e2q_options *o, ext2_filsys *fs)
 		return E2Q_EXIT_SOURCE;
 	}
 	return E2Q_EXIT_OK;
+}
+
+int e2q_refuse_if_mounted_rw(const struct e2q_options *o)
+{
+	int mount_flags = 0;
+
+	if (o->force || ext2fs_check_if_mounted(o->source, &mount_flags))
+		return E2Q_EXIT_OK;
+	if ((mount_flags & EXT2_MF_MOUNTED) && !(mount_flags & EXT2_MF_READONLY)) {
+		com_err(e2q_program_name, 0,
+			_("%s is mounted read-write: its image would be "
+			  "inconsistent (use -f to force)"), o->source);
+		return E2Q_EXIT_REFUSED;
+	}
+	return E2Q_EXIT_OK;
+}
+
+void e2q_report_walk_problem(void *source, errcode_t code, ext2_ino_t ino,
+			     dgrp_t group)
+{
+	if (ino)
+		com_err(e2q_program_name, code, _("in inode %u of %s"), ino,
+			(const char *) source);
+	else
+		com_err(e2q_program_name, code, _("in group %u of %s"), group,
+			(const char *) source);
 }
