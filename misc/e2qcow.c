@@ -35,6 +35,11 @@ static int run_mode(const struct e2q_options *o)
 
 	if (o->mode == E2Q_MODE_QCOW2 || o->mode == E2Q_MODE_RAW) {
 		qcow_source = e2q_source_is_qcow(o->source);
+		if (o->nbacking && !qcow_source) {
+			com_err(e2q_program_name, 0, _("--backing needs a qcow2 "
+				"or qcow image as SOURCE, not %s"), o->source);
+			return E2Q_EXIT_USAGE;
+		}
 		/* a qcow image is converted whole, unless re-exported: -Q, -s */
 		if (o->mode == E2Q_MODE_RAW && qcow_source && !o->scramble &&
 		    !o->all_data)

@@ -55,6 +55,9 @@ struct e2q_options {
 	int compress_type, compress_level; /* from -z: e2q_qcow_codec_type, 0 = default */
 	unsigned int jobs;		/* -j */
 	const char *snapshot;		/* -l */
+#define E2Q_MAX_BACKING	16
+	const char *backing[E2Q_MAX_BACKING];	/* --backing, parent first */
+	unsigned int nbacking;
 };
 
 /* options.c */

@@ -1,6 +1,7 @@
 /*
  * mode_convert.c --- -r from a qcow2 or qcow image: the whole virtual disk
- * as a raw sparse image.
+ * as a raw sparse image; with --backing, through the backing chain the user
+ * names (qcow2, qcow or raw parents, never the names recorded in images).
  */
 #include "config.h"
 
@@ -8,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nls-enable.h"
@@ -41,27 +43,98 @@ static void report_image_problem(const char *path, errcode_t err,
 		com_err(e2q_program_name, err, _("while reading %s"), path);
 }
 
-static int open_image(const struct e2q_options *o, int *fd,
-		      e2q_qcow_image **img)
+/* IMAGE and the backing files named with --backing, parent after child. */
+struct chain {
+	const char *path[E2Q_MAX_BACKING + 1];
+	int fd[E2Q_MAX_BACKING + 1];
+	e2q_qcow_image *img[E2Q_MAX_BACKING + 1];	/* NULL: raw file */
+	unsigned int count;
+};
+
+static int open_level(struct chain *c, unsigned int i, const char *snapshot)
 {
 	struct e2q_qcow_open_params params;
 	struct e2q_qcow_problem problem = { NULL, 0 };
 	errcode_t err;
 
-	*fd = open(o->source, O_RDONLY);
-	if (*fd < 0) {
+	c->fd[i] = open(c->path[i], O_RDONLY);
+	if (c->fd[i] < 0) {
 		com_err(e2q_program_name, errno, _("while opening %s"),
-			o->source);
+			c->path[i]);
 		return E2Q_EXIT_SOURCE;
 	}
+	if (i > 0 && !e2q_qcow_probe(c->fd[i]))
+		return E2Q_EXIT_OK;		/* a raw parent */
 	memset(&params, 0, sizeof(params));
-	params.snapshot = o->snapshot;
-	err = e2q_qcow_open(*fd, &params, img, &problem);
+	params.snapshot = i == 0 ? snapshot : NULL;
+	if (i + 1 < c->count)
+		params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;
+	err = e2q_qcow_open(c->fd[i], &params, &c->img[i], &problem);
 	if (err) {
-		report_image_problem(o->source, err, &problem);
+		report_image_problem(c->path[i], err, &problem);
 		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_SOURCE;
 	}
 	return E2Q_EXIT_OK;
+}
+
+/* Gives level i its parent, level i + 1. */
+static int attach_parent(struct chain *c, unsigned int i)
+{
+	struct e2q_qcow_parent parent = { c->img[i + 1], c->fd[i + 1], 0 };
+	struct stat st;
+	errcode_t err;
+
+	if (!c->img[i]) {
+		com_err(e2q_program_name, 0, _("%s is a raw file: it has no "
+					       "backing file to name"), c->path[i]);
+		return E2Q_EXIT_USAGE;
+	}
+	if (!parent.image) {
+		if (fstat(parent.raw_fd, &st) < 0) {
+			com_err(e2q_program_name, errno, _("while opening %s"),
+				c->path[i + 1]);
+			return E2Q_EXIT_SOURCE;
+		}
+		parent.raw_size = (uint64_t) st.st_size;
+	}
+	err = e2q_qcow_set_parent(c->img[i], &parent);
+	if (err) {
+		com_err(e2q_program_name, err, _("while reading %s"),
+			c->path[i]);
+		return E2Q_EXIT_USAGE;
+	}
+	return E2Q_EXIT_OK;
+}
+
+static int open_chain(const struct e2q_options *o, struct chain *c)
+{
+	unsigned int i;
+	int rc = E2Q_EXIT_OK;
+
+	memset(c, 0, sizeof(*c));
+	c->path[0] = o->source;
+	for (i = 0; i < o->nbacking; i++)
+		c->path[i + 1] = o->backing[i];
+	c->count = o->nbacking + 1;
+	for (i = 0; i < c->count; i++)
+		c->fd[i] = -1;
+	for (i = 0; i < c->count && !rc; i++)
+		rc = open_level(c, i, o->snapshot);
+	for (i = c->count - 1; i > 0 && !rc; i--)
+		rc = attach_parent(c, i - 1);
+	return rc;
+}
+
+static void close_chain(struct chain *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->count; i++) {
+		if (c->img[i])
+			e2q_qcow_close(c->img[i]);
+		if (c->fd[i] >= 0)
+			close(c->fd[i]);
+	}
 }
 
 static int convert(const struct e2q_options *o, e2q_qcow_image *img,
@@ -104,10 +177,12 @@ static int convert(const struct e2q_options *o, e2q_qcow_image *img,
 int e2q_mode_convert(const struct e2q_options *o)
 {
 	struct e2q_output out;
-	e2q_qcow_image *img = NULL;
-	int fd = -1, rc;
+	struct chain chain;
+	e2q_qcow_image *img;
+	int rc;
 
-	rc = open_image(o, &fd, &img);
+	rc = open_chain(o, &chain);
+	img = chain.img[0];
 	if (!rc && o->dry_run)
 		printf(_("%s: qcow version %u, %llu bytes, would be converted\n"),
 		       o->source, e2q_qcow_version(img),
@@ -122,9 +197,6 @@ int e2q_mode_convert(const struct e2q_options *o)
 				rc = e2q_output_commit(&out);
 		}
 	}
-	if (img)
-		e2q_qcow_close(img);
-	if (fd >= 0)
-		close(fd);
+	close_chain(&chain);
 	return rc;
 }

@@ -21,7 +21,8 @@
 
 
 enum {
-	OPT_INFO = 256, OPT_CHECK, OPT_VERIFY, OPT_KEEP_XATTRS, OPT_SCRAMBLE_MAP
+	OPT_INFO = 256, OPT_CHECK, OPT_VERIFY, OPT_KEEP_XATTRS, OPT_SCRAMBLE_MAP,
+	OPT_BACKING
 };
 
 static const struct option long_opts[] = {
@@ -32,6 +33,7 @@ static const struct option long_opts[] = {
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "keep-xattrs", no_argument, NULL, OPT_KEEP_XATTRS },
 	{ "scramble-map", required_argument, NULL, OPT_SCRAMBLE_MAP },
+	{ "backing", required_argument, NULL, OPT_BACKING },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -90,6 +92,12 @@ void e2q_usage(FILE *f)
 		"cannot check\n"
 		"  -l SNAPSHOT     read this internal snapshot (id or name) of "
 		"a qcow2 SOURCE\n"
+		"  --backing FILE  with -r IMAGE RAW, read IMAGE's backing file "
+		"from FILE\n"
+		"                  (qcow2, qcow or raw); repeat for each level "
+		"of the chain;\n"
+		"                  the names recorded in images are never "
+		"opened\n"
 		"  --verify        compare the metadata blocks of IMAGE (qcow2, "
 		"qcow, raw)\n"
 		"                  with SOURCE and list each that differs\n"
@@ -216,6 +224,14 @@ static int apply_option(struct e2q_options *o, int c, const char *arg)
 	case 'l': o->snapshot = arg; return 0;
 	case OPT_KEEP_XATTRS: o->keep_xattrs = 1; return 0;
 	case OPT_SCRAMBLE_MAP: o->scramble_map = arg; return 0;
+	case OPT_BACKING:
+		if (o->nbacking == E2Q_MAX_BACKING) {
+			com_err(e2q_program_name, 0, _("at most %d --backing "
+				"files"), E2Q_MAX_BACKING);
+			return 1 + E2Q_EXIT_USAGE;
+		}
+		o->backing[o->nbacking++] = arg;
+		return 0;
 	case 'j':
 		if (parse_number(arg, _("number of threads"), &n))
 			return 1 + E2Q_EXIT_USAGE;
@@ -281,6 +297,8 @@ static const char *check_conflicts(const struct e2q_options *o)
 		return _("-B needs -b");
 	if (o->check_existing && (o->mode != E2Q_MODE_RAW || !o->all_data))
 		return _("-c is only allowed with -ra");
+	if (o->nbacking && o->mode != E2Q_MODE_RAW)
+		return _("--backing is only allowed with -r IMAGE RAW");
 	if (o->compression && o->mode != E2Q_MODE_QCOW2)
 		return _("-z is only allowed with -Q");
 	return NULL;

@@ -23,6 +23,8 @@
 #include "qcow/qcow_format.h"
 #include "e2q_err.h"
 
+#define CHAIN_CHUNK_BYTES	(1U << 20)
+
 #define BATCH_BYTES	(8U << 20)	/* at least two 2 MiB clusters */
 #define MAX_READ_GAP	(64U << 10)
 #define MIN_EXTENT	512U		/* smallest subcluster */
@@ -285,6 +287,33 @@ static errcode_t add_cluster(struct batch *b, uint64_t cluster)
 	}
 }
 
+/*
+ * With a backing chain, what each cluster reads as depends on every image
+ * below: read the guest disk in order through e2q_qcow_pread() instead.
+ */
+static errcode_t convert_through_chain(e2q_qcow_image *img, e2q_raw_output *out,
+				       struct e2q_qcow_problem *problem)
+{
+	uint64_t offset = 0;
+	unsigned char *buf = malloc(CHAIN_CHUNK_BYTES);
+	errcode_t err = buf ? 0 : ENOMEM;
+
+	while (!err && offset < img->virtual_size) {
+		size_t n = img->virtual_size - offset < CHAIN_CHUNK_BYTES ?
+			   (size_t) (img->virtual_size - offset) :
+			   CHAIN_CHUNK_BYTES;
+
+		err = e2q_qcow_pread(img, buf, n, offset, problem);
+		if (!err) {
+			problem->structure = NULL;	/* output side from here */
+			err = e2q_raw_output_write(out, offset, buf, n);
+		}
+		offset += n;
+	}
+	free(buf);
+	return err;
+}
+
 errcode_t e2q_qcow_convert_to_raw(e2q_qcow_image *img, e2q_raw_output *out,
 				  struct e2q_qcow_problem *problem)
 {
@@ -293,6 +322,8 @@ errcode_t e2q_qcow_convert_to_raw(e2q_qcow_image *img, e2q_raw_output *out,
 	struct batch b;
 	errcode_t err;
 
+	if (img->has_parent)
+		return convert_through_chain(img, out, problem);
 	err = batch_init(&b, img, out, problem);
 	(void) posix_fadvise(img->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	while (!err && cluster < img->nb_clusters) {

@@ -329,10 +329,76 @@ static errcode_t read_host(e2q_qcow_image *img, unsigned char *buf,
 	return avail ? e2q_qcow_read_exact(img, buf, avail, from) : 0;
 }
 
+errcode_t e2q_qcow_set_parent(e2q_qcow_image *img,
+			      const struct e2q_qcow_parent *parent)
+{
+	unsigned int depth = parent->image ? parent->image->chain_depth + 1 : 1;
+
+	if (!img->backing_name)
+		return E2Q_ET_QCOW_NO_BACKING;
+	if (depth >= E2Q_QCOW_MAX_CHAIN)
+		return E2Q_ET_QCOW_CHAIN_TOO_DEEP;
+	img->parent = *parent;
+	img->has_parent = 1;
+	img->chain_depth = depth;
+	return 0;
+}
+
+/* Reads [offset, offset + len) of a raw parent file. */
+static errcode_t read_raw_parent(int fd, unsigned char *buf, size_t len,
+				 uint64_t offset)
+{
+	while (len > 0) {
+		ssize_t got = pread(fd, buf, len, (off_t) offset);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return errno;
+		if (got == 0)
+			return E2Q_ET_QCOW_SHORT_READ;
+		buf += got;
+		offset += (uint64_t) got;
+		len -= (size_t) got;
+	}
+	return 0;
+}
+
+/* Guest bytes that this image does not hold: the parent's, or zeros. */
+static errcode_t read_parent(e2q_qcow_image *img, unsigned char *buf,
+			     size_t len, uint64_t offset,
+			     struct e2q_qcow_problem *problem)
+{
+	const struct e2q_qcow_parent *p = &img->parent;
+	uint64_t size;
+	errcode_t err;
+	size_t n;
+
+	if (!img->has_parent) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	size = p->image ? p->image->virtual_size : p->raw_size;
+	n = offset >= size ? 0 :
+	    size - offset < len ? (size_t) (size - offset) : len;
+	memset(buf + n, 0, len - n);
+	if (n == 0)
+		return 0;
+	if (p->image)
+		return e2q_qcow_pread(p->image, buf, n, offset, problem);
+	err = read_raw_parent(p->raw_fd, buf, n, offset);
+	if (err && problem) {
+		problem->structure = "raw backing file";
+		problem->offset = offset;
+	}
+	return err;
+}
+
 static errcode_t read_subclusters(e2q_qcow_image *img,
 				  const struct e2q_qcow_map *map,
-				  unsigned char *buf, uint32_t within,
-				  size_t len)
+				  unsigned char *buf, uint64_t cluster_start,
+				  uint32_t within, size_t len,
+				  struct e2q_qcow_problem *problem)
 {
 	uint32_t sub_size = 1U << img->subcluster_bits;
 
@@ -344,13 +410,15 @@ static errcode_t read_subclusters(e2q_qcow_image *img,
 
 		if (n > len)
 			n = len;
-		if (map->alloc_bits & (1U << sub)) {
+		if (map->alloc_bits & (1U << sub))
 			err = read_host(img, buf, n, map->host + within);
-			if (err)
-				return err;
-		} else {
-			memset(buf, 0, n);
-		}
+		else if (map->zero_bits & (1U << sub))
+			err = (memset(buf, 0, n), 0);
+		else
+			err = read_parent(img, buf, n, cluster_start + within,
+					  problem);
+		if (err)
+			return err;
 		buf += n;
 		within += (uint32_t) n;
 		len -= n;
@@ -372,7 +440,9 @@ static errcode_t read_in_cluster(e2q_qcow_image *img, uint64_t cluster,
 	case E2Q_QCOW_NORMAL:
 		return read_host(img, buf, len, map.host + within);
 	case E2Q_QCOW_SUBCLUSTERS:
-		return read_subclusters(img, &map, buf, within, len);
+		return read_subclusters(img, &map, buf,
+					cluster << img->cluster_bits, within,
+					len, problem);
 	case E2Q_QCOW_COMPRESSED:
 		if (img->dbuf_cluster != cluster) {
 			img->dbuf_cluster = UINT64_MAX;
@@ -384,6 +454,10 @@ static errcode_t read_in_cluster(e2q_qcow_image *img, uint64_t cluster,
 		}
 		memcpy(buf, img->dbuf + within, len);
 		return 0;
+	case E2Q_QCOW_UNALLOCATED:
+		return read_parent(img, buf, len,
+				   (cluster << img->cluster_bits) + within,
+				   problem);
 	default:
 		memset(buf, 0, len);
 		return 0;

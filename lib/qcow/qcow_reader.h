@@ -34,10 +34,32 @@ struct e2q_qcow_open_params {
 
 /*
  * Open an image that names a backing file without refusing it (the file is
- * never opened: unallocated clusters read as zeros).  For --info and
- * --check only, never for conversion.
+ * never opened: unallocated clusters read as zeros until a parent is given
+ * with e2q_qcow_set_parent()).  For --info, --check, and conversion of a
+ * backing chain the user names.
  */
 #define E2Q_QCOW_OPEN_IGNORE_BACKING	0x1
+
+/*
+ * The parent of an image opened with E2Q_QCOW_OPEN_IGNORE_BACKING, named by
+ * the user (the name recorded in the image is never opened): unallocated
+ * clusters, and unallocated subclusters that are not zero, then read from
+ * it.  Either an open qcow image (which may have a parent of its own) or a
+ * raw file of raw_size bytes; past the parent's end reads are zeros.  The
+ * child does not own the parent.  E2Q_ET_QCOW_NO_BACKING when the image
+ * names no backing file; E2Q_ET_QCOW_CHAIN_TOO_DEEP past
+ * E2Q_QCOW_MAX_CHAIN images.
+ */
+#define E2Q_QCOW_MAX_CHAIN	16
+
+struct e2q_qcow_parent {
+	e2q_qcow_image *image;	/* or NULL, and then: */
+	int raw_fd;
+	uint64_t raw_size;
+};
+
+errcode_t e2q_qcow_set_parent(e2q_qcow_image *img,
+			      const struct e2q_qcow_parent *parent);
 
 /* Returns 1 when the first bytes of fd carry the qcow magic, 0 otherwise. */
 int e2q_qcow_probe(int fd);

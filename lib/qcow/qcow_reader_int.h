@@ -106,6 +106,9 @@ struct e2q_qcow_image {
 	uint64_t reftable_entries;
 	uint64_t snapshots_size;	/* bytes of the snapshot table */
 	char *backing_name;		/* only with E2Q_QCOW_OPEN_IGNORE_BACKING */
+	struct e2q_qcow_parent parent;	/* set: unallocated reads come from it */
+	int has_parent;
+	unsigned int chain_depth;	/* images below this one */
 	char *backing_format;
 	uint64_t feature_names_off;	/* feature-name table extension */
 	uint32_t feature_names_len;
