@@ -137,6 +137,11 @@ static void close_chain(struct chain *c)
 	}
 }
 
+static void show_progress(void *priv, uint64_t offset)
+{
+	e2q_progress_update(priv, offset);
+}
+
 static int convert(const struct e2q_options *o, e2q_qcow_image *img,
 		   struct e2q_output *out)
 {
@@ -154,8 +159,10 @@ static int convert(const struct e2q_options *o, e2q_qcow_image *img,
 	e2q_progress_start(&progress, o->progress, _("Converting"), size, 1);
 	err = e2q_raw_output_new(out->fd, o->dst_offset, size,
 				 e2q_qcow_cluster_size(img), flags, &raw);
-	if (!err)
+	if (!err) {
+		e2q_raw_output_on_progress(raw, show_progress, &progress);
 		err = e2q_qcow_convert_to_raw(img, raw, &problem);
+	}
 	if (!err)
 		err = e2q_raw_output_finish(raw);
 	if (err && problem.structure) {

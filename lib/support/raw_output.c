@@ -29,6 +29,8 @@ struct e2q_raw_output {
 	unsigned int block_size;
 	uint64_t next;		/* lowest image offset still writable */
 	uint64_t written;	/* data bytes written (holes excluded) */
+	void (*progress)(void *priv, uint64_t offset);
+	void *progress_priv;
 };
 
 static const unsigned char zero_chunk[ZERO_CHUNK];
@@ -112,6 +114,8 @@ static errcode_t write_extent(e2q_raw_output *out, uint64_t offset,
 		return err;
 	out->written += len;
 	out->next = offset + len;
+	if (out->progress)
+		out->progress(out->progress_priv, out->next);
 	return 0;
 }
 
@@ -183,6 +187,14 @@ errcode_t e2q_raw_output_finish(e2q_raw_output *out)
 	if (ftruncate(out->fd, (off_t) (out->dst_offset + out->size)) < 0)
 		return errno;
 	return 0;
+}
+
+void e2q_raw_output_on_progress(e2q_raw_output *out,
+				void (*fn)(void *priv, uint64_t offset),
+				void *priv)
+{
+	out->progress = fn;
+	out->progress_priv = priv;
 }
 
 uint64_t e2q_raw_output_bytes_written(const e2q_raw_output *out)

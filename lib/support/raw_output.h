@@ -35,6 +35,15 @@ errcode_t e2q_raw_output_write(e2q_raw_output *out, uint64_t offset,
 			       const void *data, size_t len);
 errcode_t e2q_raw_output_finish(e2q_raw_output *out);
 uint64_t e2q_raw_output_bytes_written(const e2q_raw_output *out);
+
+/*
+ * Calls fn(priv, offset) after each extent written, with the image offset
+ * reached, so that a caller whose writes come from a library (conversion)
+ * can show progress.  fn must not fail; NULL turns it off.
+ */
+void e2q_raw_output_on_progress(e2q_raw_output *out,
+				void (*fn)(void *priv, uint64_t offset),
+				void *priv);
 void e2q_raw_output_free(e2q_raw_output *out);
 
 #endif /* E2Q_RAW_OUTPUT_H */
