@@ -11,6 +11,9 @@
 #include "nls-enable.h"
 #include "misc/progress.h"
 
+/* Terminal control stays out of the translated messages. */
+#define ERASE_TO_EOL	"\033[K"
+
 #define REDRAW_INTERVAL	0.2
 #define BAR_WIDTH	20
 #define MIN_ESTIMATE_TIME 0.5	/* seconds of a phase before "time left" */
@@ -76,18 +79,22 @@ static void draw(struct e2q_progress *p, uint64_t done, double now)
 		format_left(left, sizeof(left),
 			    elapsed * (double) (p->total - done) / (double) done);
 	if (p->unit_bytes == 0) {	/* counting, not bytes (inodes) */
-		fprintf(stderr, _("\r%s: %3.0f%% [%s] %llu/%llu, %s left\033[K"),
+		fputc('\r', stderr);
+		fprintf(stderr, _("%s: %3.0f%% [%s] %llu/%llu, %s left"),
 			p->what, 100.0 * frac, bar, (unsigned long long) done,
 			(unsigned long long) p->total, left);
+		fputs(ERASE_TO_EOL, stderr);
 		fflush(stderr);
 		p->drawn = 1;
 		return;
 	}
 	rate = elapsed > 0 ? mib(done * p->unit_bytes) / elapsed : 0;
-	fprintf(stderr, _("\r%s: %3.0f%% [%s] %.1f/%.1f MiB, %.1f MiB/s, %s "
-			  "left\033[K"), p->what, 100.0 * frac, bar,
+	fputc('\r', stderr);
+	fprintf(stderr, _("%s: %3.0f%% [%s] %.1f/%.1f MiB, %.1f MiB/s, %s "
+			  "left"), p->what, 100.0 * frac, bar,
 		mib(done * p->unit_bytes), mib(p->total * p->unit_bytes), rate,
 		left);
+	fputs(ERASE_TO_EOL, stderr);
 	fflush(stderr);
 	p->drawn = 1;
 }
@@ -109,7 +116,7 @@ void e2q_progress_clear(struct e2q_progress *p)
 {
 	if (!p->drawn)
 		return;
-	fputs("\r\033[K", stderr);
+	fputs("\r" ERASE_TO_EOL, stderr);
 	fflush(stderr);
 	p->drawn = 0;
 }
