@@ -71,6 +71,12 @@ extern const char *e2q_program_name;
 int e2q_mode_export(const struct e2q_options *opts);		/* mode_export.c: -Q, -r from ext2 */
 int e2q_mode_convert(const struct e2q_options *opts);		/* mode_convert.c: -r from qcow */
 int e2q_source_is_qcow(const char *path);			/* mode_convert.c */
+/* mode_convert.c: one line naming the structure and offset of a bad image,
+ * or, when the reader named none, `otherwise` ("while ... %s") and path */
+struct e2q_qcow_problem;
+void e2q_report_image_problem(const char *path, errcode_t err,
+			      const struct e2q_qcow_problem *problem,
+			      const char *otherwise);
 int e2q_mode_info(const struct e2q_options *opts);		/* mode_info.c: --info */
 int e2q_mode_check(const struct e2q_options *opts);		/* mode_check.c: --check */
 int e2q_mode_e2i(const struct e2q_options *opts);		/* mode_e2i.c: .e2i image */

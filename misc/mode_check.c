@@ -36,12 +36,7 @@ static int is_unsupported(errcode_t err)
 static int report_failure(const char *path, errcode_t err,
 			  const struct e2q_qcow_problem *problem)
 {
-	if (problem->structure)
-		com_err(e2q_program_name, err, _("in %s at offset %llu of %s"),
-			problem->structure,
-			(unsigned long long) problem->offset, path);
-	else
-		com_err(e2q_program_name, err, _("while checking %s"), path);
+	e2q_report_image_problem(path, err, problem, _("while checking %s"));
 	if (err == ENOMEM)
 		return E2Q_EXIT_INTERNAL;
 	return is_unsupported(err) ? CHECK_EXIT_UNSUPPORTED

@@ -32,15 +32,16 @@ int e2q_source_is_qcow(const char *path)
 	return is_qcow;
 }
 
-static void report_image_problem(const char *path, errcode_t err,
-				 const struct e2q_qcow_problem *problem)
+void e2q_report_image_problem(const char *path, errcode_t err,
+			      const struct e2q_qcow_problem *problem,
+			      const char *otherwise)
 {
 	if (problem->structure)
 		com_err(e2q_program_name, err, _("in %s at offset %llu of %s"),
 			problem->structure,
 			(unsigned long long) problem->offset, path);
 	else
-		com_err(e2q_program_name, err, _("while reading %s"), path);
+		com_err(e2q_program_name, err, otherwise, path);
 }
 
 /* IMAGE and the backing files named with --backing, parent after child. */
@@ -71,7 +72,8 @@ static int open_level(struct chain *c, unsigned int i, const char *snapshot)
 		params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;
 	err = e2q_qcow_open(c->fd[i], &params, &c->img[i], &problem);
 	if (err) {
-		report_image_problem(c->path[i], err, &problem);
+		e2q_report_image_problem(c->path[i], err, &problem,
+					 _("while reading %s"));
 		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_SOURCE;
 	}
 	return E2Q_EXIT_OK;
@@ -166,7 +168,8 @@ static int convert(const struct e2q_options *o, e2q_qcow_image *img,
 	if (!err)
 		err = e2q_raw_output_finish(raw);
 	if (err && problem.structure) {
-		report_image_problem(o->source, err, &problem);
+		e2q_report_image_problem(o->source, err, &problem,
+					 _("while reading %s"));
 		e2q_raw_output_free(raw);
 		return E2Q_EXIT_SOURCE;
 	}

@@ -123,18 +123,11 @@ int e2q_mode_info(const struct e2q_options *o)
 	err = e2q_qcow_open(fd, &params, &img, &problem);
 	if (!err)
 		err = e2q_qcow_get_info(img, &info, &problem);
-	if (err) {
-		if (problem.structure)
-			com_err(e2q_program_name, err,
-				_("in %s at offset %llu of %s"),
-				problem.structure,
-				(unsigned long long) problem.offset, o->source);
-		else
-			com_err(e2q_program_name, err, _("while reading %s"),
-				o->source);
-	} else {
+	if (err)
+		e2q_report_image_problem(o->source, err, &problem,
+					 _("while reading %s"));
+	else
 		print_info(img, o->source, &info);
-	}
 	e2q_qcow_close(img);
 	close(fd);
 	if (err == ENOMEM)
