@@ -21,6 +21,7 @@
 
 #include "nls-enable.h"
 #include "e2q_err.h"
+#include "support/full_io.h"
 #include "e2meta/e2meta.h"
 #include "qcow/qcow_reader.h"
 #include "misc/e2qcow.h"
@@ -83,22 +84,12 @@ static int open_image(struct verify *v)
 /* Raw images may be shorter than the filesystem: the rest reads as zeros. */
 static errcode_t read_raw(int fd, char *buf, size_t len, uint64_t offset)
 {
-	size_t done = 0;
+	size_t got;
+	errcode_t err = e2q_pread_upto(fd, buf, len, offset, &got);
 
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done,
-				  (off_t) (offset + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			break;
-		done += (size_t) n;
-	}
-	memset(buf + done, 0, len - done);
-	return 0;
+	if (!err)
+		memset(buf + got, 0, len - got);
+	return err;
 }
 
 static errcode_t read_image(struct verify *v, char *buf, size_t len,

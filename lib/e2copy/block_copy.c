@@ -4,14 +4,13 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <ext2fs/ext2fs.h>
 
 #include "e2q_err.h"
+#include "support/full_io.h"
 #include "e2copy/block_copy.h"
 
 #define DEFAULT_BATCH_BYTES	(4U << 20)
@@ -33,45 +32,6 @@ struct copier {
 	struct segment *segs;
 	size_t nsegs;
 };
-
-static errcode_t read_at(int fd, unsigned char *p, size_t len, uint64_t off,
-			 size_t *got)
-{
-	ssize_t n;
-
-	*got = 0;
-	while (*got < len) {
-		n = pread(fd, p + *got, len - *got, (off_t) (off + *got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			break;
-		*got += (size_t) n;
-	}
-	return 0;
-}
-
-static errcode_t write_at(int fd, const unsigned char *p, size_t len,
-			  uint64_t off)
-{
-	ssize_t n;
-
-	while (len) {
-		n = pwrite(fd, p, len, (off_t) off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return E2Q_ET_SHORT_WRITE;
-		p += n;
-		len -= (size_t) n;
-		off += (uint64_t) n;
-	}
-	return 0;
-}
 
 static int is_backwards(const struct e2q_copy_params *p)
 {
@@ -181,7 +141,7 @@ static errcode_t write_blocks(struct copier *c, blk64_t first, blk64_t count,
 		c->st->source_touched = 1;
 	if (p->flags & E2Q_COPY_DRY_RUN)
 		return 0;
-	return write_at(p->dst_fd, data, (size_t) len, start);
+	return e2q_pwrite_full(p->dst_fd, data, (size_t) len, start);
 }
 
 /* Reads what the destination holds for a segment; past its end, zeros. */
@@ -192,8 +152,8 @@ static errcode_t read_destination(struct copier *c, const struct segment *s,
 	size_t len = (size_t) (s->count * p->block_size), got;
 	errcode_t err;
 
-	err = read_at(p->dst_read_fd, old, len,
-		      p->dst_offset + s->first * p->block_size, &got);
+	err = e2q_pread_upto(p->dst_read_fd, old, len,
+			     p->dst_offset + s->first * p->block_size, &got);
 	if (!err)
 		memset(old + got, 0, len - got);
 	return err;
@@ -235,14 +195,11 @@ static errcode_t read_segment(struct copier *c, const struct segment *s,
 			      unsigned char *data)
 {
 	const struct e2q_copy_params *p = c->p;
-	size_t len = (size_t) (s->count * p->block_size), got;
-	errcode_t err;
+	size_t len = (size_t) (s->count * p->block_size);
 
-	err = read_at(p->src_fd, data, len,
-		      p->src_offset + s->first * p->block_size, &got);
-	if (!err && got < len)
-		err = EXT2_ET_SHORT_READ;
-	return err;
+	return e2q_pread_full(p->src_fd, data, len,
+			      p->src_offset + s->first * p->block_size,
+			      EXT2_ET_SHORT_READ);
 }
 
 /* One window: every segment read, then every segment written. */

@@ -15,6 +15,7 @@
 #include <ext2fs/ext2fs.h>
 
 #include "e2q_err.h"
+#include "support/full_io.h"
 #include "e2copy/e2i_image.h"
 
 #define HDR_OFFSET_INODE	288
@@ -35,22 +36,7 @@ static uint32_t get_le32(const unsigned char *p)
 
 static errcode_t read_exact(int fd, void *buf, size_t len, uint64_t offset)
 {
-	unsigned char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = pread(fd, p, len, (off_t) offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return EXT2_ET_SHORT_READ;
-		p += n;
-		len -= (size_t) n;
-		offset += (uint64_t) n;
-	}
-	return 0;
+	return e2q_pread_full(fd, buf, len, offset, EXT2_ET_SHORT_READ);
 }
 
 static void fill_stats(ext2_filsys fs, struct e2q_e2i_install_stats *st)

@@ -16,6 +16,7 @@
 #include "qcow_reader_int.h"
 #include "qcow/qcow_format.h"
 #include "e2q_err.h"
+#include "support/full_io.h"
 
 void e2q_qcow_set_problem(struct e2q_qcow_problem *problem,
 			  const char *structure, uint64_t offset)
@@ -29,23 +30,8 @@ void e2q_qcow_set_problem(struct e2q_qcow_problem *problem,
 errcode_t e2q_qcow_read_exact(const e2q_qcow_image *img, void *buf,
 			      size_t len, uint64_t offset)
 {
-	unsigned char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = pread(img->fd, p, len, (off_t) offset);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		if (n == 0)
-			return E2Q_ET_QCOW_SHORT_READ;
-		p += n;
-		len -= (size_t) n;
-		offset += (uint64_t) n;
-	}
-	return 0;
+	return e2q_pread_full(img->fd, buf, len, offset,
+			      E2Q_ET_QCOW_SHORT_READ);
 }
 
 /* Reads `len` bytes at `offset` into a new NUL-terminated string. */
@@ -73,12 +59,9 @@ errcode_t e2q_qcow_read_string(const e2q_qcow_image *img, uint64_t offset,
 int e2q_qcow_probe(int fd)
 {
 	unsigned char magic[4];
-	ssize_t n;
 
-	do {
-		n = pread(fd, magic, sizeof(magic), 0);
-	} while (n < 0 && errno == EINTR);
-	return n == (ssize_t) sizeof(magic) &&
+	return !e2q_pread_full(fd, magic, sizeof(magic), 0,
+			       E2Q_ET_QCOW_SHORT_READ) &&
 	       e2q_get_be32(magic) == E2Q_QCOW_MAGIC;
 }
 
@@ -344,25 +327,6 @@ errcode_t e2q_qcow_set_parent(e2q_qcow_image *img,
 	return 0;
 }
 
-/* Reads [offset, offset + len) of a raw parent file. */
-static errcode_t read_raw_parent(int fd, unsigned char *buf, size_t len,
-				 uint64_t offset)
-{
-	while (len > 0) {
-		ssize_t got = pread(fd, buf, len, (off_t) offset);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return errno;
-		if (got == 0)
-			return E2Q_ET_QCOW_SHORT_READ;
-		buf += got;
-		offset += (uint64_t) got;
-		len -= (size_t) got;
-	}
-	return 0;
-}
 
 /* Guest bytes that this image does not hold: the parent's, or zeros. */
 static errcode_t read_parent(e2q_qcow_image *img, unsigned char *buf,
@@ -386,7 +350,8 @@ static errcode_t read_parent(e2q_qcow_image *img, unsigned char *buf,
 		return 0;
 	if (p->image)
 		return e2q_qcow_pread(p->image, buf, n, offset, problem);
-	err = read_raw_parent(p->raw_fd, buf, n, offset);
+	err = e2q_pread_full(p->raw_fd, buf, n, offset,
+			     E2Q_ET_QCOW_SHORT_READ);
 	if (err && problem) {
 		problem->structure = "raw backing file";
 		problem->offset = offset;

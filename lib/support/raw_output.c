@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "e2q_err.h"
+#include "support/full_io.h"
 #include "support/raw_output.h"
 
 #define ZERO_CHUNK	(1U << 20)
@@ -59,28 +60,9 @@ errcode_t e2q_raw_output_new(int fd, uint64_t dst_offset, uint64_t size,
 static errcode_t write_all_at(e2q_raw_output *out, const void *buf,
 			      size_t len, uint64_t offset)
 {
-	const unsigned char *p = buf;
-
-	while (len > 0) {
-		ssize_t n;
-
-		if (out->flags & E2Q_RAW_STREAM)
-			n = write(out->fd, p, len);
-		else
-			n = pwrite(out->fd, p, len,
-				   (off_t) (out->dst_offset + offset));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		if (n == 0)
-			return E2Q_ET_SHORT_WRITE;
-		p += n;
-		len -= (size_t) n;
-		offset += (uint64_t) n;
-	}
-	return 0;
+	if (out->flags & E2Q_RAW_STREAM)
+		return e2q_write_full(out->fd, buf, len);
+	return e2q_pwrite_full(out->fd, buf, len, out->dst_offset + offset);
 }
 
 /* On a stream, holes up to `offset` are written out as zeros. */
