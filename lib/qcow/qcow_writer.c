@@ -20,6 +20,7 @@
 #include "e2q_err.h"
 #include "qcow/qcow_format.h"
 #include "qcow/qcow_writer.h"
+#include "support/write_behind.h"
 
 #define MAX_IOV			512
 #define TABLE_BUF_BYTES		(1U << 20)
@@ -83,6 +84,7 @@ struct e2q_qcow_writer {
 	unsigned char *zeros;		/* one cluster of zeros */
 
 	uint64_t data_clusters, compressed_clusters, zero_clusters;
+	struct e2q_write_behind behind;	/* file: handed to the disk as written */
 };
 
 static uint64_t div_round_up(uint64_t a, uint64_t b)
@@ -329,6 +331,8 @@ static uint64_t l2_entry(const e2q_qcow_writer *w, uint64_t at, uint32_t len)
 static errcode_t write_iov(e2q_qcow_writer *w, struct iovec *iov, int cnt,
 			   uint64_t off)
 {
+	uint64_t start = off;
+
 	if (w->stream && off != w->stream_pos)
 		return E2Q_ET_QCOW_WRITER_ORDER;
 	while (cnt > 0) {
@@ -355,6 +359,8 @@ static errcode_t write_iov(e2q_qcow_writer *w, struct iovec *iov, int cnt,
 	}
 	if (w->stream)
 		w->stream_pos = off;
+	else
+		e2q_write_behind_wrote(&w->behind, start, off - start);
 	return 0;
 }
 
@@ -658,6 +664,7 @@ errcode_t e2q_qcow_writer_start(e2q_qcow_writer *w, int fd)
 	if (w->state != PLANNING && w->state != MEASURING)
 		return E2Q_ET_QCOW_WRITER_STATE;
 	w->fd = fd;
+	e2q_write_behind_init(&w->behind, w->stream ? -1 : fd);
 	compute_layout(w);
 	if (w->reftable_clusters * w->cluster_size > E2Q_QCOW2_MAX_REFTABLE_BYTES)
 		return E2Q_ET_QCOW_TOO_LARGE;

@@ -18,6 +18,7 @@
 #include "e2q_err.h"
 #include "support/full_io.h"
 #include "support/raw_output.h"
+#include "support/write_behind.h"
 
 #define ZERO_CHUNK	(1U << 20)
 #define MAX_BLOCK_SIZE	(64U << 20)	/* qcow2 clusters stop at 2 MiB */
@@ -32,6 +33,7 @@ struct e2q_raw_output {
 	uint64_t written;	/* data bytes written (holes excluded) */
 	void (*progress)(void *priv, uint64_t offset);
 	void *progress_priv;
+	struct e2q_write_behind behind;
 };
 
 static const unsigned char zero_chunk[ZERO_CHUNK];
@@ -53,6 +55,7 @@ errcode_t e2q_raw_output_new(int fd, uint64_t dst_offset, uint64_t size,
 	out->dst_offset = dst_offset;
 	out->size = size;
 	out->block_size = block_size;
+	e2q_write_behind_init(&out->behind, fd);
 	*ret = out;
 	return 0;
 }
@@ -60,9 +63,15 @@ errcode_t e2q_raw_output_new(int fd, uint64_t dst_offset, uint64_t size,
 static errcode_t write_all_at(e2q_raw_output *out, const void *buf,
 			      size_t len, uint64_t offset)
 {
+	errcode_t err;
+
 	if (out->flags & E2Q_RAW_STREAM)
 		return e2q_write_full(out->fd, buf, len);
-	return e2q_pwrite_full(out->fd, buf, len, out->dst_offset + offset);
+	err = e2q_pwrite_full(out->fd, buf, len, out->dst_offset + offset);
+	if (!err)
+		e2q_write_behind_wrote(&out->behind, out->dst_offset + offset,
+				       len);
+	return err;
 }
 
 /* On a stream, holes up to `offset` are written out as zeros. */
