@@ -327,7 +327,6 @@ errcode_t e2q_qcow_set_parent(e2q_qcow_image *img,
 	return 0;
 }
 
-
 /* Guest bytes that this image does not hold: the parent's, or zeros. */
 static errcode_t read_parent(e2q_qcow_image *img, unsigned char *buf,
 			     size_t len, uint64_t offset,

@@ -33,7 +33,7 @@ void e2q_write_behind_init(struct e2q_write_behind *wb, int fd)
 
 	wb->fd = -1;
 	wb->window = window_size();
-	wb->started = wb->high = wb->calls = 0;
+	wb->started = wb->high = 0;
 	if (wb->window && fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		wb->fd = fd;
 }
@@ -56,8 +56,7 @@ void e2q_write_behind_wrote(struct e2q_write_behind *wb, uint64_t offset,
 #endif
 	previous = wb->started;
 	wb->started = wb->high;
-	wb->calls++;
-	/* everything before the window started last time */
+	/* all before this window: the last one goes once written back */
 	if (previous > 0)
 		(void) posix_fadvise(wb->fd, 0, (off_t) previous,
 				     POSIX_FADV_DONTNEED);

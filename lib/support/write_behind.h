@@ -34,7 +34,6 @@ struct e2q_write_behind {
 	uint64_t window;
 	uint64_t started;	/* writeback started below this offset */
 	uint64_t high;		/* highest offset written */
-	uint64_t calls;		/* windows handed over, for the tests */
 };
 
 void e2q_write_behind_init(struct e2q_write_behind *wb, int fd);
