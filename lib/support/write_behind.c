@@ -33,7 +33,7 @@ void e2q_write_behind_init(struct e2q_write_behind *wb, int fd)
 
 	wb->fd = -1;
 	wb->window = window_size();
-	wb->started = wb->high = 0;
+	wb->started = wb->high = wb->pending = 0;
 	if (wb->window && fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		wb->fd = fd;
 }
@@ -47,7 +47,8 @@ void e2q_write_behind_wrote(struct e2q_write_behind *wb, uint64_t offset,
 		return;
 	if (offset + len > wb->high)
 		wb->high = offset + len;
-	if (wb->high - wb->started < wb->window)
+	wb->pending += len;
+	if (wb->pending < wb->window)
 		return;
 #ifdef HAVE_SYNC_FILE_RANGE
 	(void) sync_file_range(wb->fd, (off_t) wb->started,
@@ -56,6 +57,7 @@ void e2q_write_behind_wrote(struct e2q_write_behind *wb, uint64_t offset,
 #endif
 	previous = wb->started;
 	wb->started = wb->high;
+	wb->pending = 0;
 	/* all before this window: the last one goes once written back */
 	if (previous > 0)
 		(void) posix_fadvise(wb->fd, 0, (off_t) previous,

@@ -17,7 +17,8 @@
  *
  * Only regular files: on anything else (a pipe, a block device) these calls
  * do nothing.  Writes may come in any order; the window follows the
- * highest offset written.  This is advice: its failures are ignored.
+ * highest offset written, and a window counts bytes written, not the
+ * holes between them.  This is advice: its failures are ignored.
  * E2QCOW_WRITE_BEHIND_KB in the environment sets the window (in KiB, at
  * least 4; 0 turns it off; e2qcow(8), ENVIRONMENT); the tests use small
  * windows.
@@ -34,6 +35,7 @@ struct e2q_write_behind {
 	uint64_t window;
 	uint64_t started;	/* writeback started below this offset */
 	uint64_t high;		/* highest offset written */
+	uint64_t pending;	/* bytes written since writeback last started */
 };
 
 void e2q_write_behind_init(struct e2q_write_behind *wb, int fd);
