@@ -11,9 +11,10 @@
  * (sync_file_range SYNC_FILE_RANGE_WRITE, which does not wait for it) and
  * advises the kernel to drop every page before it (posix_fadvise
  * POSIX_FADV_DONTNEED, which drops only pages already written back, so
- * that the window handed over last time goes on the next call).  A disk that keeps up leaves two or three windows in the
- * page cache, and their pages are reused for the next ones; a slower disk
- * leaves the rest to the kernel, as plain writes would.  Nothing ever waits.
+ * that the window handed over last time goes on the next call).  A disk
+ * that keeps up leaves two or three windows in the page cache, and their
+ * pages are reused for the next ones; a slower disk leaves the rest to the
+ * kernel, as plain writes would.  Nothing ever waits.
  *
  * Only regular files: on anything else (a pipe, a block device) these calls
  * do nothing.  Writes may come in any order; the window follows the
