@@ -283,6 +283,28 @@ static void scramble_superblock(e2q_scrambler *s, char *raw)
 		ext2fs_superblock_csum_set(s->fs, sb);
 }
 
+/* The MMP block names the host and the device that last had the fs open. */
+static void scramble_mmp(e2q_scrambler *s, char *raw)
+{
+	struct mmp_struct *mmp = (struct mmp_struct *) raw;
+	int csum_ok;
+
+	if (ext2fs_le32_to_cpu(mmp->mmp_magic) != EXT4_MMP_MAGIC)
+		return;
+	csum_ok = ext2fs_has_feature_metadata_csum(s->fs->super) &&
+		  ext2fs_mmp_csum_verify(s->fs, mmp);
+	scramble_string((char *) mmp->mmp_nodename, sizeof(mmp->mmp_nodename));
+	scramble_string((char *) mmp->mmp_bdevname, sizeof(mmp->mmp_bdevname));
+	if (csum_ok)
+		ext2fs_mmp_csum_set(s->fs, mmp);
+}
+
+static int is_mmp_block(ext2_filsys fs, blk64_t blk)
+{
+	return ext2fs_has_feature_mmp(fs->super) && fs->super->s_mmp_block &&
+	       blk == fs->super->s_mmp_block;
+}
+
 static int is_backup_superblock(ext2_filsys fs, blk64_t blk, const char *buf)
 {
 	const struct ext2_super_block *sb = (const struct ext2_super_block *) buf;
@@ -319,6 +341,8 @@ static void scramble_block(e2q_scrambler *s, blk64_t blk, char *buf)
 	group = itable_group_of(s, blk, &index);
 	if (group >= 0)
 		scramble_inode_block(s, (dgrp_t) group, index, buf);
+	else if (is_mmp_block(s->fs, blk))
+		scramble_mmp(s, buf);
 	else if (is_backup_superblock(s->fs, blk, buf))
 		scramble_superblock(s, buf);	/* copied with -b */
 }

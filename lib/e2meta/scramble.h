@@ -27,10 +27,11 @@
  *  - journal blocks other than the journal superblock are zeroed (they may
  *    hold copies of directory blocks); the stats count them;
  *  - the superblock's last-mounted path and volume name are replaced, in
- *    the primary superblock and in a backup copied with -b.
- * Checksums (inode, directory block, xattr block, superblock) are recomputed
- * under metadata_csum, but only where the original checksum was correct, so
- * damage stays visible.
+ *    the primary superblock and in a backup copied with -b;
+ *  - the MMP block's node (host) name and device name are replaced.
+ * Checksums (inode, directory block, xattr block, superblock, MMP) are
+ * recomputed under metadata_csum, but only where the original checksum was
+ * correct, so damage stays visible.
  *
  * Memory: one record per directory / symlink / xattr / journal run, and a
  * counter per (directory, name length).  Errors: errno values (ENOMEM).
