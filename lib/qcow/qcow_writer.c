@@ -20,6 +20,7 @@
 #include "e2q_err.h"
 #include "qcow/qcow_format.h"
 #include "qcow/qcow_writer.h"
+#include "support/full_io.h"
 #include "support/write_behind.h"
 
 #define MAX_IOV			512
@@ -331,36 +332,22 @@ static uint64_t l2_entry(const e2q_qcow_writer *w, uint64_t at, uint32_t len)
 static errcode_t write_iov(e2q_qcow_writer *w, struct iovec *iov, int cnt,
 			   uint64_t off)
 {
-	uint64_t start = off;
+	uint64_t len = 0;
+	errcode_t err;
+	int i;
 
 	if (w->stream && off != w->stream_pos)
 		return E2Q_ET_QCOW_WRITER_ORDER;
-	while (cnt > 0) {
-		ssize_t n = w->stream ? writev(w->fd, iov, cnt) :
-				pwritev(w->fd, iov, cnt, (off_t) off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		if (n == 0)
-			return E2Q_ET_SHORT_WRITE;
-		off += (uint64_t) n;
-		while (cnt > 0 && (size_t) n >= iov->iov_len) {
-			n -= (ssize_t) iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt > 0) {
-			iov->iov_base = (char *) iov->iov_base + n;
-			iov->iov_len -= (size_t) n;
-		}
-	}
+	for (i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
+	err = w->stream ? e2q_writev_full(w->fd, iov, cnt) :
+			  e2q_pwritev_full(w->fd, iov, cnt, off);
+	if (err)
+		return err;
 	if (w->stream)
-		w->stream_pos = off;
+		w->stream_pos = off + len;
 	else
-		e2q_write_behind_wrote(&w->behind, start, off - start);
+		e2q_write_behind_wrote(&w->behind, off, len);
 	return 0;
 }
 

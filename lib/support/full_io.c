@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "e2q_err.h"
@@ -41,34 +42,65 @@ errcode_t e2q_pread_full(int fd, void *buf, size_t len, uint64_t offset,
 	return got < len ? short_err : 0;
 }
 
-/* One loop for both: `seek` says whether to write at `offset`. */
-static errcode_t write_loop(int fd, const unsigned char *p, size_t len,
-			    uint64_t offset, int seek)
+/*
+ * The one write loop: `seek` says whether to write at `offset`.  Consumes
+ * the caller's iovec array as the bytes go out.
+ */
+static errcode_t writev_loop(int fd, struct iovec *iov, int cnt,
+			     uint64_t offset, int seek)
 {
-	while (len > 0) {
-		ssize_t n = seek ? pwrite(fd, p, len, (off_t) offset) :
-				   write(fd, p, len);
+	for (;;) {
+		ssize_t n;
 
+		while (cnt > 0 && iov->iov_len == 0) {
+			iov++;
+			cnt--;
+		}
+		if (cnt == 0)
+			return 0;
+		n = seek ? pwritev(fd, iov, cnt, (off_t) offset) :
+			   writev(fd, iov, cnt);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return errno;
 		if (n == 0)
 			return E2Q_ET_SHORT_WRITE;
-		p += n;
-		len -= (size_t) n;
 		offset += (uint64_t) n;
+		while ((size_t) n >= iov->iov_len) {
+			n -= (ssize_t) iov->iov_len;
+			iov++;
+			cnt--;
+			if (cnt == 0)
+				return 0;
+		}
+		iov->iov_base = (char *) iov->iov_base + n;
+		iov->iov_len -= (size_t) n;
 	}
-	return 0;
+}
+
+errcode_t e2q_pwritev_full(int fd, struct iovec *iov, int cnt,
+			   uint64_t offset)
+{
+	return writev_loop(fd, iov, cnt, offset, 1);
+}
+
+errcode_t e2q_writev_full(int fd, struct iovec *iov, int cnt)
+{
+	return writev_loop(fd, iov, cnt, 0, 0);
 }
 
 errcode_t e2q_pwrite_full(int fd, const void *buf, size_t len,
 			  uint64_t offset)
 {
-	return write_loop(fd, buf, len, offset, 1);
+	struct iovec iov = { (void *) buf, len };
+
+	return writev_loop(fd, &iov, 1, offset, 1);
 }
 
 errcode_t e2q_write_full(int fd, const void *buf, size_t len)
 {
-	return write_loop(fd, buf, len, 0, 0);
+	struct iovec iov = { (void *) buf, len };
+
+	return writev_loop(fd, &iov, 1, 0, 0);
 }
