@@ -114,22 +114,25 @@ static void mark_group_tables(struct walk *w, dgrp_t g)
 	}
 }
 
+/* A superblock and the group descriptors that follow it. */
+static void mark_superblock(struct walk *w, blk64_t super)
+{
+	unsigned long j;
+
+	e2q_meta_mark_range(w, super, 1);
+	for (j = 0; j < w->fs->desc_blocks; j++)
+		e2q_meta_mark_range(w, ext2fs_descriptor_block_loc2(w->fs, super,
+								     j), 1);
+}
+
 static void mark_fixed_metadata(struct walk *w)
 {
 	ext2_filsys fs = w->fs;
-	blk64_t first = fs->super->s_first_data_block;
 	dgrp_t g;
-	unsigned long j;
 
-	e2q_meta_mark_range(w, first, 1);
-	for (j = 0; j < fs->desc_blocks; j++)
-		e2q_meta_mark_range(w, ext2fs_descriptor_block_loc2(fs, first, j), 1);
-	if (w->opts->superblock) {
-		e2q_meta_mark_range(w, w->opts->superblock, 1);
-		for (j = 0; j < fs->desc_blocks; j++)
-			e2q_meta_mark_range(w, ext2fs_descriptor_block_loc2(fs,
-					w->opts->superblock, j), 1);
-	}
+	mark_superblock(w, fs->super->s_first_data_block);
+	if (w->opts->superblock)
+		mark_superblock(w, w->opts->superblock);
 	if (ext2fs_has_feature_mmp(fs->super) && fs->super->s_mmp_block)
 		e2q_meta_mark_range(w, fs->super->s_mmp_block, 1);
 	for (g = 0; g < fs->group_desc_count; g++)

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,18 +78,40 @@ void e2q_scrambler_note_role(void *scrambler, blk64_t first, blk64_t count,
 	s->runs[s->nruns++] = (struct role_run) { first, count, ino, role };
 }
 
-static int by_first_run(const void *a, const void *b)
-{
-	const struct role_run *x = a, *y = b;
+/*
+ * Both tables (role runs, inode tables) begin each entry with its first
+ * block, and are sorted and searched by it.
+ */
+_Static_assert(offsetof(struct role_run, first) == 0, "first leads");
+_Static_assert(offsetof(struct itable_run, first) == 0, "first leads");
 
-	return x->first < y->first ? -1 : x->first > y->first;
+static blk64_t first_of(const void *entry)
+{
+	return *(const blk64_t *) entry;
 }
 
-static int by_first_itable(const void *a, const void *b)
+static int by_first(const void *a, const void *b)
 {
-	const struct itable_run *x = a, *y = b;
+	blk64_t x = first_of(a), y = first_of(b);
 
-	return x->first < y->first ? -1 : x->first > y->first;
+	return x < y ? -1 : x > y;
+}
+
+/* How many of the n entries, `stride` bytes apart, start at or before blk. */
+static size_t count_starting_by(const void *table, size_t n, size_t stride,
+				blk64_t blk)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (first_of((const char *) table + mid * stride) <= blk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 errcode_t e2q_scrambler_prepare(e2q_scrambler *s)
@@ -98,7 +121,7 @@ errcode_t e2q_scrambler_prepare(e2q_scrambler *s)
 
 	if (s->err)
 		return s->err;
-	qsort(s->runs, s->nruns, sizeof(*s->runs), by_first_run);
+	qsort(s->runs, s->nruns, sizeof(*s->runs), by_first);
 	s->itables = calloc(fs->group_desc_count, sizeof(*s->itables));
 	if (!s->itables)
 		return ENOMEM;
@@ -108,24 +131,16 @@ errcode_t e2q_scrambler_prepare(e2q_scrambler *s)
 		if (loc)
 			s->itables[s->nitables++] = (struct itable_run) { loc, g };
 	}
-	qsort(s->itables, s->nitables, sizeof(*s->itables), by_first_itable);
+	qsort(s->itables, s->nitables, sizeof(*s->itables), by_first);
 	return 0;
 }
 
 static const struct role_run *role_of(const e2q_scrambler *s, blk64_t blk)
 {
-	size_t lo = 0, hi = s->nruns;
+	size_t n = count_starting_by(s->runs, s->nruns, sizeof(*s->runs), blk);
 
-	while (lo < hi) {	/* the last run starting at or before blk */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->runs[mid].first <= blk)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo && blk - s->runs[lo - 1].first < s->runs[lo - 1].count)
-		return &s->runs[lo - 1];
+	if (n && blk - s->runs[n - 1].first < s->runs[n - 1].count)
+		return &s->runs[n - 1];
 	return NULL;
 }
 
@@ -133,20 +148,13 @@ static const struct role_run *role_of(const e2q_scrambler *s, blk64_t blk)
 static long itable_group_of(const e2q_scrambler *s, blk64_t blk,
 			    blk64_t *index)
 {
-	size_t lo = 0, hi = s->nitables;
+	size_t n = count_starting_by(s->itables, s->nitables,
+				     sizeof(*s->itables), blk);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->itables[mid].first <= blk)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo || blk - s->itables[lo - 1].first >= s->fs->inode_blocks_per_group)
+	if (!n || blk - s->itables[n - 1].first >= s->fs->inode_blocks_per_group)
 		return -1;
-	*index = blk - s->itables[lo - 1].first;
-	return (long) s->itables[lo - 1].group;
+	*index = blk - s->itables[n - 1].first;
+	return (long) s->itables[n - 1].group;
 }
 
 static enum e2q_inline_kind inline_kind(__u16 mode, __u32 flags)

@@ -46,10 +46,10 @@ static int scramble_value(e2q_scrambler *s, ext2_ino_t ino,
 
 	if (is_system_data(e)) {
 		if (kind == E2Q_INLINE_DIR)
-			return e2q_scramble_dirents(s, ino, value, size, 0);
-		if (kind == E2Q_INLINE_SYMLINK)
+			e2q_scramble_dirents(s, ino, value, size, 0);
+		else if (kind == E2Q_INLINE_SYMLINK)
 			e2q_scramble_target(value, size);
-		return kind == E2Q_INLINE_SYMLINK;
+		return kind != E2Q_INLINE_NONE;
 	}
 	if (s->opts.keep_xattrs)
 		return 0;

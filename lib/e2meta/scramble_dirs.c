@@ -157,9 +157,8 @@ static unsigned int record_length(e2q_scrambler *s, struct ext2_dir_entry *de,
 /*
  * Renames the entries of buf[0, len) and zeroes the bytes after each name;
  * block_rec_len: rec_len as in blocks (65536 encoded), not inline data.
- * Returns 1 when something changed.
  */
-int e2q_scramble_dirents(e2q_scrambler *s, ext2_ino_t dir, char *buf,
+void e2q_scramble_dirents(e2q_scrambler *s, ext2_ino_t dir, char *buf,
 			 unsigned int len, int block_rec_len)
 {
 	unsigned int off = 0;
@@ -180,7 +179,6 @@ int e2q_scramble_dirents(e2q_scrambler *s, ext2_ino_t dir, char *buf,
 		off += rec_len;
 	}
 	scrub_bytes(buf + off, len - off);
-	return 1;
 }
 
 static int has_dirent_tail(ext2_filsys fs, char *buf)

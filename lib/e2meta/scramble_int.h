@@ -38,8 +38,8 @@ struct e2q_scrambler {
 };
 
 /* scramble_dirs.c */
-int e2q_scramble_dirents(e2q_scrambler *s, ext2_ino_t dir, char *buf,
-			 unsigned int len, int block_rec_len);
+void e2q_scramble_dirents(e2q_scrambler *s, ext2_ino_t dir, char *buf,
+			  unsigned int len, int block_rec_len);
 void e2q_scramble_dir_block(e2q_scrambler *s, ext2_ino_t dir, char *buf);
 void e2q_scramble_name_counters_free(e2q_scrambler *s);
 

@@ -119,14 +119,15 @@ static errcode_t load_l2(e2q_qcow_image *img, uint64_t l1_index,
 		e2q_qcow_set_problem(problem, "L2 table", l2_off);
 		return err;
 	}
-	for (i = 0; !(img->l2_checked[l1_index / 8] & bit) && i < entries;
-	     i++) {
-		err = img->ops->decode_l2(img, img->l2_buf, l2_off, i, &map,
-					  problem);
-		if (err)
-			return err;
+	if (!(img->l2_checked[l1_index / 8] & bit)) {
+		for (i = 0; i < entries; i++) {
+			err = img->ops->decode_l2(img, img->l2_buf, l2_off, i,
+						  &map, problem);
+			if (err)
+				return err;
+		}
+		img->l2_checked[l1_index / 8] |= bit;
 	}
-	img->l2_checked[l1_index / 8] |= bit;
 	img->l2_cached_off = l2_off;
 	return 0;
 }
