@@ -62,7 +62,6 @@ static void fill_identity(const struct e2q_options *o, int fd,
 	id->image_time = (uint32_t) time(NULL);
 }
 
-
 static int report_plan(const struct e2q_options *o, ext2_filsys fs)
 {
 	struct e2q_e2i_layout l;

@@ -57,7 +57,6 @@ struct export {
 	void *inner_role_priv;
 };
 
-
 static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
 			   dgrp_t group)
 {
@@ -198,6 +197,7 @@ static errcode_t new_qcow(struct export *x)
 {
 	struct e2q_qcow_writer_params p;
 	unsigned int bits = (unsigned int) EXT2_BLOCK_SIZE_BITS(x->fs->super);
+	const char *spool;
 
 	if (x->opts->compression && bits < COMPRESSED_CLUSTER_BITS)
 		bits = COMPRESSED_CLUSTER_BITS;
@@ -209,9 +209,9 @@ static errcode_t new_qcow(struct export *x)
 			     E2Q_QCOW2_COMPRESSION_ZSTD :
 			     E2Q_QCOW2_COMPRESSION_ZLIB;
 	p.stream = x->out.is_stream;
-	p.spool_limit = x->opts->compression ? STREAM_SPOOL_BYTES : 0;
-	if (getenv("E2QCOW_STREAM_SPOOL"))
-		p.spool_limit = strtoull(getenv("E2QCOW_STREAM_SPOOL"), NULL, 0);
+	spool = getenv("E2QCOW_STREAM_SPOOL");
+	p.spool_limit = spool ? strtoull(spool, NULL, 0) :
+			x->opts->compression ? STREAM_SPOOL_BYTES : 0;
 	return e2q_qcow_writer_new(&p, &x->qcow);
 }
 
@@ -353,6 +353,7 @@ static int copy_blocks(struct export *x)
 			   x->fs->blocksize);
 	rc = open_writer(x);
 	if (!rc && x->qcow && e2q_qcow_writer_spooled(x->qcow)) {
+		/* after the measuring pass: copying starts over */
 		e2q_progress_phase(&x->progress, _("Copying"),
 				   x->stats.marked_blocks, x->fs->blocksize);
 		err = e2q_qcow_writer_put_spooled(x->qcow);

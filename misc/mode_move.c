@@ -108,7 +108,6 @@ static int refuse_mounted(const struct move *m)
 	return E2Q_EXIT_OK;
 }
 
-
 static int mark_blocks(struct move *m)
 {
 	struct e2q_meta_options mo;

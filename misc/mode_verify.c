@@ -49,7 +49,6 @@ struct verify {
 	uint64_t differing, compared;
 };
 
-
 static int open_image(struct verify *v)
 {
 	const char *path = v->opts->dest;
@@ -68,14 +67,8 @@ static int open_image(struct verify *v)
 	params.snapshot = v->opts->snapshot;
 	err = e2q_qcow_open(v->fd, &params, &v->img, &problem);
 	if (err) {
-		if (problem.structure)
-			com_err(e2q_program_name, err,
-				_("in %s at offset %llu of %s"),
-				problem.structure,
-				(unsigned long long) problem.offset, path);
-		else
-			com_err(e2q_program_name, err, _("while opening %s"),
-				path);
+		e2q_report_image_problem(path, err, &problem,
+					 _("while opening %s"));
 		return E2Q_EXIT_SOURCE;
 	}
 	return E2Q_EXIT_OK;

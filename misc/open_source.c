@@ -34,15 +34,12 @@ static errcode_t open_with_blocksize(const struct e2q_options *o,
 static void report_open_error(const struct e2q_options *o, int is_qcow,
 			      errcode_t err)
 {
-	struct e2q_qcow_problem problem;
+	struct e2q_qcow_problem problem = { NULL, 0 };
 
-	if (is_qcow && e2q_qcow_io_last_problem(NULL, &problem))
-		com_err(e2q_program_name, err, _("in %s at offset %llu of %s"),
-			problem.structure, (unsigned long long) problem.offset,
-			o->source);
-	else
-		com_err(e2q_program_name, err, _("while opening filesystem %s"),
-			o->source);
+	if (is_qcow)
+		(void) e2q_qcow_io_last_problem(NULL, &problem);
+	e2q_report_image_problem(o->source, err, &problem,
+				 _("while opening filesystem %s"));
 }
 
 int e2q_open_source_fs(const struct e2q_options *o, ext2_filsys *fs)

@@ -78,22 +78,18 @@ static void draw(struct e2q_progress *p, uint64_t done, double now)
 	if (done && elapsed >= MIN_ESTIMATE_TIME)
 		format_left(left, sizeof(left),
 			    elapsed * (double) (p->total - done) / (double) done);
+	fputc('\r', stderr);
 	if (p->unit_bytes == 0) {	/* counting, not bytes (inodes) */
-		fputc('\r', stderr);
 		fprintf(stderr, _("%s: %3.0f%% [%s] %llu/%llu, %s left"),
 			p->what, 100.0 * frac, bar, (unsigned long long) done,
 			(unsigned long long) p->total, left);
-		fputs(ERASE_TO_EOL, stderr);
-		fflush(stderr);
-		p->drawn = 1;
-		return;
+	} else {
+		rate = elapsed > 0 ? mib(done * p->unit_bytes) / elapsed : 0;
+		fprintf(stderr, _("%s: %3.0f%% [%s] %.1f/%.1f MiB, %.1f MiB/s, "
+				  "%s left"), p->what, 100.0 * frac, bar,
+			mib(done * p->unit_bytes),
+			mib(p->total * p->unit_bytes), rate, left);
 	}
-	rate = elapsed > 0 ? mib(done * p->unit_bytes) / elapsed : 0;
-	fputc('\r', stderr);
-	fprintf(stderr, _("%s: %3.0f%% [%s] %.1f/%.1f MiB, %.1f MiB/s, %s "
-			  "left"), p->what, 100.0 * frac, bar,
-		mib(done * p->unit_bytes), mib(p->total * p->unit_bytes), rate,
-		left);
 	fputs(ERASE_TO_EOL, stderr);
 	fflush(stderr);
 	p->drawn = 1;
