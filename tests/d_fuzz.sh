@@ -33,6 +33,7 @@ for ((i = 0; i < iterations; i++)); do
 		echo "seed $s ($base):$verdict"
 		exit 1
 	fi
+	rm -f fuzz-s.qcow2
 	timeout "$D_TIMEOUT" "$E2QCOW" -s -Q fuzz.img fuzz-s.qcow2 >/dev/null 2>&1
 	rc=$?
 	case $rc in 0|5) qemu-img check fuzz-s.qcow2 >/dev/null 2>&1 ||

@@ -227,7 +227,8 @@ build_fs() {
 	rm -f "$image"
 	echo "+ mke2fs ${opts[*]} $image $FS_SIZE"
 	mke2fs "${opts[@]}" "$image" "$FS_SIZE" 2>&1 | grep -v -i 'not usable on most systems' |
-		grep -v -i '^Warning: blocksize' || true
+		grep -v -i '^Warning: blocksize'
+	[ "${PIPESTATUS[0]}" = 0 ] || fail "mke2fs failed on $image"
 	[ -s "$image" ] || fail "mke2fs did not create $image"
 	dumpe2fs -h "$image" >/dev/null 2>&1 || fail "mke2fs failed on $image"
 	if [ "$FS_NO_TREE" != 1 ] && [ "$FS_NO_EXTRAS" != 1 ]; then

@@ -37,6 +37,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Inputs that opened: the replay's proof that the targets went past open. */
+static int opened;
+
 static int memfd_with(const uint8_t *data, size_t size)
 {
 	int fd = memfd_create("fuzz_qcow", 0);
@@ -83,6 +86,7 @@ static void exercise(int fd)
 
 	if (e2q_qcow_open(fd, &params, &img, &problem))
 		return;
+	opened++;
 	e2q_qcow_get_info(img, &info, &problem);
 	e2q_qcow_check(img, &report, &problem);
 	n = e2q_qcow_virtual_size(img);
@@ -108,6 +112,7 @@ static void exercise(int fd)
 	if (ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0,
 			 e2q_qcow_io_manager, &fs))
 		return;
+	opened++;
 	if (!ext2fs_open_inode_scan(fs, 0, &scan)) {
 		while (!ext2fs_get_next_inode(scan, &ino, &inode) && ino)
 			;
@@ -162,7 +167,7 @@ int main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++)
 		failed |= replay(argv[i]);
-	printf("%d inputs replayed\n", argc - 1);
+	printf("%d inputs replayed, %d opened\n", argc - 1, opened);
 	return failed;
 }
 #endif
