@@ -17,6 +17,9 @@ name=${1%/}
 SRCDIR=$(cd "$SRCDIR" && pwd) || exit 1
 BUILDDIR=$(cd "$BUILDDIR" && pwd) || exit 1
 case $E2QCOW in /*) ;; *) E2QCOW=$PWD/$E2QCOW ;; esac
+# mke2fs, e2fsck, e2image...: in /sbin and /usr/sbin, which an ordinary
+# user's PATH lacks on Debian
+export PATH=$PATH:/sbin:/usr/sbin
 
 cd "$BUILDDIR" || exit 1
 rm -f "$name.ok" "$name.failed" "$name.skipped" "$name.log"
