@@ -5,26 +5,17 @@
 #include "config.h"
 
 #include <fcntl.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include "write_behind.h"
 
-/* The window from the environment, else the default; 0 is off. */
-static uint64_t window_size(void)
-{
-	const char *s = getenv("E2QCOW_WRITE_BEHIND_KB");
-	char *end;
-	unsigned long long kb;
+#define MIN_WINDOW	4096
 
-	if (!s || !*s)
-		return E2Q_WRITE_BEHIND_WINDOW;
-	kb = strtoull(s, &end, 10);
-	if (*end || kb > (1ULL << 30))
-		return E2Q_WRITE_BEHIND_WINDOW;
-	if (kb == 0)
-		return 0;
-	return (kb < 4 ? 4 : kb) << 10;
+static uint64_t window_size = E2Q_WRITE_BEHIND_WINDOW;
+
+void e2q_write_behind_set_window(uint64_t bytes)
+{
+	window_size = bytes && bytes < MIN_WINDOW ? MIN_WINDOW : bytes;
 }
 
 void e2q_write_behind_init(struct e2q_write_behind *wb, int fd)
@@ -32,7 +23,7 @@ void e2q_write_behind_init(struct e2q_write_behind *wb, int fd)
 	struct stat st;
 
 	wb->fd = -1;
-	wb->window = window_size();
+	wb->window = window_size;
 	wb->started = wb->high = wb->pending = 0;
 	if (wb->window && fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		wb->fd = fd;

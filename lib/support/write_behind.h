@@ -20,9 +20,10 @@
  * do nothing.  Writes may come in any order; the window follows the
  * highest offset written, and a window counts bytes written, not the
  * holes between them.  This is advice: its failures are ignored.
- * E2QCOW_WRITE_BEHIND_KB in the environment sets the window (in KiB, at
- * least 4; 0 turns it off; e2qcow(8), ENVIRONMENT); the tests use small
- * windows.
+ * The program may change the window for every output it opens after the
+ * call with e2q_write_behind_set_window() (e2qcow reads it from
+ * E2QCOW_WRITE_BEHIND_KB, e2qcow(8), ENVIRONMENT; the tests use small
+ * windows).
  */
 #ifndef E2Q_WRITE_BEHIND_H
 #define E2Q_WRITE_BEHIND_H
@@ -39,6 +40,8 @@ struct e2q_write_behind {
 	uint64_t pending;	/* bytes written since writeback last started */
 };
 
+/* Bytes per window from now on, at least 4 KiB; 0 turns write-behind off. */
+void e2q_write_behind_set_window(uint64_t bytes);
 void e2q_write_behind_init(struct e2q_write_behind *wb, int fd);
 void e2q_write_behind_wrote(struct e2q_write_behind *wb, uint64_t offset,
 			    uint64_t len);
