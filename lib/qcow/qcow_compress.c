@@ -17,6 +17,21 @@
 
 #include "e2q_err.h"
 #include "qcow/qcow_compress.h"
+#include "qcow/qcow_format.h"
+
+_Static_assert(E2Q_QCOW_CODEC_ZLIB == E2Q_QCOW2_COMPRESSION_ZLIB &&
+	       E2Q_QCOW_CODEC_ZSTD == E2Q_QCOW2_COMPRESSION_ZSTD,
+	       "a codec type is the qcow2 header's compression type");
+
+const char *e2q_qcow_codec_name(unsigned int type)
+{
+	switch (type) {
+	case E2Q_QCOW_CODEC_ZLIB: return "zlib";
+	case E2Q_QCOW_CODEC_ZSTD: return "zstd";
+	case (unsigned int) E2Q_QCOW_CODEC_NONE: return "none";
+	default: return "unknown";
+	}
+}
 
 #define ZLIB_WINDOW_BITS	(-12)	/* raw deflate, as qemu */
 /*

@@ -17,11 +17,19 @@
 #include <stddef.h>
 #include <et/com_err.h>
 
+/*
+ * The one compression type of the whole program: ZLIB and ZSTD are the
+ * values of the qcow2 header's compression type field (qcow_format.h's
+ * E2Q_QCOW2_COMPRESSION_*), checked at build time.
+ */
 enum e2q_qcow_codec_type {
 	E2Q_QCOW_CODEC_NONE = -1,	/* store plain; only zero detection */
 	E2Q_QCOW_CODEC_ZLIB = 0,	/* = qcow2 compression type 0 */
 	E2Q_QCOW_CODEC_ZSTD = 1,	/* = qcow2 compression type 1 */
 };
+
+/* "zlib", "zstd", "none", or "unknown" for another header value. */
+const char *e2q_qcow_codec_name(unsigned int type);
 
 typedef struct e2q_qcow_codec e2q_qcow_codec;
 
