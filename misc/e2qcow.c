@@ -1,5 +1,6 @@
 /*
- * e2qcow.c --- main(): set up, parse the command line, run one mode.
+ * e2qcow.c --- main(): parse the command line, resolve the one action it
+ * asks for, run it.
  *
  * Copyright 2026 the e2qcow developers.
  * This file may be redistributed under the terms of the GNU General Public
@@ -14,62 +15,73 @@
 
 #include "nls-enable.h"
 #include "e2q_err.h"
+#include "support/write_behind.h"
 #include "misc/e2qcow.h"
+#include "version.h"
 
 const char *e2q_program_name = "e2qcow";
 
-/* The program's modes. */
-static int (*const mode_table[])(const struct e2q_options *) = {
-	[E2Q_MODE_NORMAL] = e2q_mode_e2i,
-	[E2Q_MODE_QCOW2] = e2q_mode_export,
-	[E2Q_MODE_RAW] = e2q_mode_export,
-	[E2Q_MODE_INSTALL] = e2q_mode_install,
-	[E2Q_MODE_INFO] = e2q_mode_info,
-	[E2Q_MODE_CHECK] = e2q_mode_check,
-	[E2Q_MODE_VERIFY] = e2q_mode_verify,
+static enum e2q_exit show_help(const struct e2q_options *o)
+{
+	(void) o;
+	e2q_usage(stdout);
+	return E2Q_EXIT_OK;
+}
+
+static enum e2q_exit show_version(const struct e2q_options *o)
+{
+	(void) o;
+	printf("e2qcow %s (%s)\n", E2QCOW_VERSION, E2QCOW_DATE);
+	return E2Q_EXIT_OK;
+}
+
+/* Every action, and the one function that carries it out. */
+static enum e2q_exit (*const action_table[E2Q_DO_COUNT])(
+	const struct e2q_options *) = {
+	[E2Q_DO_HELP] = show_help,
+	[E2Q_DO_VERSION] = show_version,
+	[E2Q_DO_EXPORT_QCOW2] = e2q_run_export,
+	[E2Q_DO_EXPORT_RAW] = e2q_run_export,
+	[E2Q_DO_EXPORT_E2I] = e2q_run_export,
+	[E2Q_DO_CONVERT] = e2q_run_convert,
+	[E2Q_DO_COPY] = e2q_run_copy,
+	[E2Q_DO_MOVE] = e2q_run_copy,
+	[E2Q_DO_INSTALL] = e2q_run_install,
+	[E2Q_DO_VERIFY] = e2q_run_verify,
+	[E2Q_DO_INFO] = e2q_mode_info,
+	[E2Q_DO_CHECK] = e2q_mode_check,
 };
 
-static int run_mode(const struct e2q_options *o)
+/* E2QCOW_WRITE_BEHIND_KB: the write-behind window, 0 to turn it off. */
+static void apply_environment(void)
 {
-	int qcow_source;
+	const char *s = getenv("E2QCOW_WRITE_BEHIND_KB");
+	unsigned long long kb;
+	char *end;
 
-	if (o->mode == E2Q_MODE_QCOW2 || o->mode == E2Q_MODE_RAW) {
-		qcow_source = e2q_source_is_qcow(o->source);
-		if (o->nbacking && !qcow_source) {
-			com_err(e2q_program_name, 0, _("--backing needs a qcow2 "
-				"or qcow image as SOURCE, not %s"), o->source);
-			return E2Q_EXIT_USAGE;
-		}
-		/* a qcow image is converted whole, unless re-exported: -Q, -s */
-		if (o->mode == E2Q_MODE_RAW && qcow_source && !o->scramble &&
-		    !o->all_data)
-			return e2q_mode_convert(o);
-		/* -ra: a whole copy, or a move inside SOURCE, byte for byte */
-		if (o->mode == E2Q_MODE_RAW && o->all_data && qcow_source) {
-			com_err(e2q_program_name, 0,
-				_("-ra copies a filesystem, not the qcow image "
-				  "%s; convert it with -r first"), o->source);
-			return E2Q_EXIT_USAGE;
-		}
-		if (o->mode == E2Q_MODE_RAW && o->all_data)
-			return e2q_mode_move(o);
-	}
-	return mode_table[o->mode](o);
+	if (!s || !*s)
+		return;
+	kb = strtoull(s, &end, 10);
+	if (!*end && kb <= (1ULL << 30))
+		e2q_write_behind_set_window(kb << 10);
 }
 
 int main(int argc, char **argv)
 {
 	struct e2q_options opts;
-	int rc;
+	enum e2q_exit rc;
 
 #ifdef ENABLE_NLS
 	e2q_nls_init();
 #endif
 	add_error_table(&et_ext2_error_table);
 	add_error_table(&et_e2q_error_table);
+	apply_environment();
 	rc = e2q_parse_options(argc, argv, &opts);
-	if (rc < 0)
-		rc = run_mode(&opts);
+	if (rc == E2Q_EXIT_OK)
+		rc = e2q_resolve_action(&opts);
+	if (rc == E2Q_EXIT_OK)
+		rc = action_table[opts.action](&opts);
 	remove_error_table(&et_e2q_error_table);
 	remove_error_table(&et_ext2_error_table);
 	return rc;

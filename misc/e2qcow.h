@@ -1,10 +1,19 @@
 /*
  * e2qcow.h --- what the e2qcow program's parts share: the parsed command
- * line, the exit codes, and one entry point per mode.
+ * line, the one action it resolves to, the exit codes, and the failure
+ * helper every part reports through.
  *
- * misc/ is the only place that talks to the user.  Each mode lives in its own
- * file (mode_*.c), takes the parsed options and returns an exit code; it
- * prints its own one-line errors through com_err() with _() messages.
+ * misc/ is the only place that talks to the user.  The program runs in
+ * three steps (e2qcow.c): e2q_parse_options() fills struct e2q_options,
+ * e2q_resolve_action() looks at the operands once and picks the one action,
+ * and the action's entry point (one per row of the table in e2qcow.c) runs
+ * it and returns an exit code.  Nothing after the resolution probes the
+ * operands again or dispatches elsewhere.
+ *
+ * Conventions: a function returning `enum e2q_exit` has printed its own
+ * message when it returns anything but E2Q_EXIT_OK; a function returning
+ * errcode_t has printed nothing.  e2q_fail() turns the second into the
+ * first.
  */
 #ifndef E2Q_E2QCOW_H
 #define E2Q_E2QCOW_H
@@ -13,16 +22,22 @@
 #include <stdio.h>
 #include <et/com_err.h>
 
-/* Exit codes: documented in --help, the README and the man page. */
-#define E2Q_EXIT_OK		0	/* done */
-#define E2Q_EXIT_USAGE		1	/* bad command line */
-#define E2Q_EXIT_SOURCE		2	/* source missing, unreadable, not ext2, corrupt image */
-#define E2Q_EXIT_OUTPUT		3	/* output could not be written (nothing left behind) */
-#define E2Q_EXIT_REFUSED	4	/* refused: mounted read-write, output is the source */
-#define E2Q_EXIT_DAMAGED	5	/* image written, but the filesystem is damaged */
-#define E2Q_EXIT_MISMATCH	6	/* --verify found differences */
-#define E2Q_EXIT_INTERNAL	8	/* out of memory, internal error */
+#include "qcow/qcow_compress.h"
 
+/* Exit codes: documented in --help, the README and the man page. */
+enum e2q_exit {
+	E2Q_EXIT_OK = 0,	/* done */
+	E2Q_EXIT_USAGE = 1,	/* bad command line */
+	E2Q_EXIT_SOURCE = 2,	/* source missing, unreadable, not ext2, corrupt image */
+	E2Q_EXIT_OUTPUT = 3,	/* output could not be written (nothing left behind) */
+	E2Q_EXIT_REFUSED = 4,	/* refused: mounted read-write, output is the source */
+	E2Q_EXIT_DAMAGED = 5,	/* image written, but the filesystem is damaged */
+	E2Q_EXIT_MISMATCH = 6,	/* --verify found differences */
+	E2Q_EXIT_INTERNAL = 8,	/* out of memory, internal error */
+	/* --check alone exits as qemu-img check does (mode_check.c) */
+};
+
+/* The mode options choose (-Q, -r, -I, --info, --check, --verify). */
 enum e2q_mode {
 	E2Q_MODE_NORMAL = 0,	/* .e2i image (neither -r nor -Q) */
 	E2Q_MODE_QCOW2,		/* -Q */
@@ -33,8 +48,27 @@ enum e2q_mode {
 	E2Q_MODE_VERIFY,	/* --verify */
 };
 
+/* What the program does: the mode and the operands, resolved once. */
+enum e2q_action {
+	E2Q_DO_HELP = 0,	/* -h */
+	E2Q_DO_VERSION,		/* -V */
+	E2Q_DO_EXPORT_QCOW2,	/* -Q SOURCE IMAGE */
+	E2Q_DO_EXPORT_RAW,	/* -r SOURCE IMAGE (and -ra SOURCE -) */
+	E2Q_DO_EXPORT_E2I,	/* SOURCE IMAGE.e2i */
+	E2Q_DO_CONVERT,		/* -r IMAGE.qcow2 RAW */
+	E2Q_DO_COPY,		/* -ra SOURCE DEST */
+	E2Q_DO_MOVE,		/* -ra -o/-O SOURCE */
+	E2Q_DO_INSTALL,		/* -I DEVICE IMAGE.e2i */
+	E2Q_DO_VERIFY,		/* --verify SOURCE IMAGE */
+	E2Q_DO_INFO,		/* --info IMAGE */
+	E2Q_DO_CHECK,		/* --check IMAGE */
+	E2Q_DO_COUNT
+};
+
 struct e2q_options {
 	enum e2q_mode mode;
+	enum e2q_action action;		/* set by e2q_resolve_action() */
+	int source_is_qcow;		/* SOURCE is a qcow2/qcow image */
 	const char *source;		/* device, filesystem image or qcow image */
 	const char *dest;		/* output path, "-" for stdout; may be NULL */
 	int all_data;			/* -a */
@@ -52,7 +86,8 @@ struct e2q_options {
 	uint64_t dst_offset;		/* -O */
 	int src_offset_set, dst_offset_set;
 	const char *compression;	/* -z TYPE[:LEVEL] */
-	int compress_type, compress_level; /* from -z: e2q_qcow_codec_type, 0 = default */
+	enum e2q_qcow_codec_type compress_type;	/* from -z */
+	int compress_level;		/* from -z; 0: the type's default */
 	unsigned int jobs;		/* -j */
 	const char *snapshot;		/* -l */
 #define E2Q_MAX_BACKING	16
@@ -60,39 +95,45 @@ struct e2q_options {
 	unsigned int nbacking;
 };
 
-/* options.c */
-/* Returns -1 to run, or the exit code to stop with (after --help, errors). */
-int e2q_parse_options(int argc, char **argv, struct e2q_options *opts);
-void e2q_usage(FILE *f);
-
 extern const char *e2q_program_name;
 
-/* modes, one file each */
-int e2q_mode_export(const struct e2q_options *opts);		/* mode_export.c: -Q, -r from ext2 */
-int e2q_mode_convert(const struct e2q_options *opts);		/* mode_convert.c: -r from qcow */
-int e2q_source_is_qcow(const char *path);			/* mode_convert.c */
-/* mode_convert.c: one line naming the structure and offset of a bad image,
- * or, when the reader named none, `otherwise` ("while ... %s") and path */
+/* options.c: fills *opts; E2Q_EXIT_OK to go on (opts->action is HELP or
+ * VERSION for -h and -V), E2Q_EXIT_USAGE after printing the problem. */
+enum e2q_exit e2q_parse_options(int argc, char **argv,
+				struct e2q_options *opts);
+void e2q_usage(FILE *f);
+
+/* options.c: the one look at the operands (is SOURCE a qcow image?) and
+ * the action they call for; E2Q_EXIT_USAGE for operands no action takes. */
+enum e2q_exit e2q_resolve_action(struct e2q_options *opts);
+int e2q_source_is_qcow(const char *path);
+
+/*
+ * fail.c: the one failure helper.  Prints "e2qcow: <err's message> <fmt>"
+ * (fmt a _() message naming the file and what was being done) and returns
+ * the exit code for it: `code`, or E2Q_EXIT_INTERNAL when err is an
+ * out-of-memory error.
+ */
+enum e2q_exit e2q_fail(enum e2q_exit code, errcode_t err, const char *fmt, ...)
+#ifdef __GNUC__
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+/* One line naming the structure and offset of a bad image, or, when the
+ * reader named none, `otherwise` ("while ... %s") with path. */
 struct e2q_qcow_problem;
-void e2q_report_image_problem(const char *path, errcode_t err,
-			      const struct e2q_qcow_problem *problem,
-			      const char *otherwise);
-int e2q_mode_info(const struct e2q_options *opts);		/* mode_info.c: --info */
-int e2q_mode_check(const struct e2q_options *opts);		/* mode_check.c: --check */
-int e2q_mode_e2i(const struct e2q_options *opts);		/* mode_e2i.c: .e2i image */
-int e2q_mode_install(const struct e2q_options *opts);		/* mode_install.c: -I */
-int e2q_mode_move(const struct e2q_options *opts);		/* mode_move.c: -ra copy, move */
-int e2q_mode_verify(const struct e2q_options *opts);		/* mode_verify.c: --verify */
-/* open_source.c: opens SOURCE read-only (a qcow image through the qcow
- * io_manager; -o, -b, -B, -l), printing any error; returns an exit code */
-struct struct_ext2_filsys;
-int e2q_open_source_fs(const struct e2q_options *opts,
-		       struct struct_ext2_filsys **fs);
-/* open_source.c: refuses (exit 4, one line) a SOURCE mounted read-write
- * unless -f; 0 otherwise */
-int e2q_refuse_if_mounted_rw(const struct e2q_options *opts);
-/* open_source.c: the e2q_meta_options problem callback; priv is SOURCE */
-void e2q_report_walk_problem(void *source, errcode_t code, unsigned int ino,
-			     unsigned int group);
+enum e2q_exit e2q_fail_image(enum e2q_exit code, const char *path,
+			     errcode_t err,
+			     const struct e2q_qcow_problem *problem,
+			     const char *otherwise);
+
+/* The actions, one file each (export.c runs the three exports). */
+enum e2q_exit e2q_run_export(const struct e2q_options *opts);	/* export.c */
+enum e2q_exit e2q_run_convert(const struct e2q_options *opts);	/* mode_convert.c */
+enum e2q_exit e2q_run_copy(const struct e2q_options *opts);	/* mode_move.c: copy and move */
+enum e2q_exit e2q_run_install(const struct e2q_options *opts);	/* mode_install.c */
+enum e2q_exit e2q_run_verify(const struct e2q_options *opts);	/* mode_verify.c */
+enum e2q_exit e2q_mode_info(const struct e2q_options *opts);	/* mode_info.c */
+enum e2q_exit e2q_mode_check(const struct e2q_options *opts);	/* mode_check.c */
 
 #endif /* E2Q_E2QCOW_H */

@@ -36,7 +36,8 @@ static int is_unsupported(errcode_t err)
 static int report_failure(const char *path, errcode_t err,
 			  const struct e2q_qcow_problem *problem)
 {
-	e2q_report_image_problem(path, err, problem, _("while checking %s"));
+	(void) e2q_fail_image(E2Q_EXIT_SOURCE, path, err, problem,
+			      _("while checking %s"));
 	if (err == ENOMEM)
 		return E2Q_EXIT_INTERNAL;
 	return is_unsupported(err) ? CHECK_EXIT_UNSUPPORTED
@@ -71,7 +72,7 @@ static int print_verdict(const char *path,
 	return CHECK_EXIT_CLEAN;
 }
 
-int e2q_mode_check(const struct e2q_options *o)
+enum e2q_exit e2q_mode_check(const struct e2q_options *o)
 {
 	struct e2q_qcow_open_params params;
 	struct e2q_qcow_problem problem = { NULL, 0 };
@@ -81,11 +82,9 @@ int e2q_mode_check(const struct e2q_options *o)
 	int fd, rc;
 
 	fd = open(o->source, O_RDONLY);
-	if (fd < 0) {
-		com_err(e2q_program_name, errno, _("while opening %s"),
-			o->source);
-		return E2Q_EXIT_SOURCE;
-	}
+	if (fd < 0)
+		return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while opening %s"),
+				o->source);
 	memset(&params, 0, sizeof(params));
 	params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;
 	err = e2q_qcow_open(fd, &params, &img, &problem);

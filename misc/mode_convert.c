@@ -20,30 +20,6 @@
 #include "misc/output_file.h"
 #include "misc/progress.h"
 
-int e2q_source_is_qcow(const char *path)
-{
-	int fd = open(path, O_RDONLY);
-	int is_qcow;
-
-	if (fd < 0)
-		return 0;
-	is_qcow = e2q_qcow_probe(fd);
-	close(fd);
-	return is_qcow;
-}
-
-void e2q_report_image_problem(const char *path, errcode_t err,
-			      const struct e2q_qcow_problem *problem,
-			      const char *otherwise)
-{
-	if (problem->structure)
-		com_err(e2q_program_name, err, _("in %s at offset %llu of %s"),
-			problem->structure,
-			(unsigned long long) problem->offset, path);
-	else
-		com_err(e2q_program_name, err, otherwise, path);
-}
-
 /* IMAGE and the backing files named with --backing, parent after child. */
 struct chain {
 	const char *path[E2Q_MAX_BACKING + 1];
@@ -52,18 +28,17 @@ struct chain {
 	unsigned int count;
 };
 
-static int open_level(struct chain *c, unsigned int i, const char *snapshot)
+static enum e2q_exit open_level(struct chain *c, unsigned int i,
+			        const char *snapshot)
 {
 	struct e2q_qcow_open_params params;
 	struct e2q_qcow_problem problem = { NULL, 0 };
 	errcode_t err;
 
 	c->fd[i] = open(c->path[i], O_RDONLY);
-	if (c->fd[i] < 0) {
-		com_err(e2q_program_name, errno, _("while opening %s"),
-			c->path[i]);
-		return E2Q_EXIT_SOURCE;
-	}
+	if (c->fd[i] < 0)
+		return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while opening %s"),
+				c->path[i]);
 	if (i > 0 && !e2q_qcow_probe(c->fd[i]))
 		return E2Q_EXIT_OK;		/* a raw parent */
 	memset(&params, 0, sizeof(params));
@@ -71,47 +46,39 @@ static int open_level(struct chain *c, unsigned int i, const char *snapshot)
 	if (i + 1 < c->count)
 		params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;
 	err = e2q_qcow_open(c->fd[i], &params, &c->img[i], &problem);
-	if (err) {
-		e2q_report_image_problem(c->path[i], err, &problem,
-					 _("while reading %s"));
-		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_SOURCE;
-	}
+	if (err)
+		return e2q_fail_image(E2Q_EXIT_SOURCE, c->path[i], err, &problem,
+				      _("while reading %s"));
 	return E2Q_EXIT_OK;
 }
 
 /* Gives level i its parent, level i + 1. */
-static int attach_parent(struct chain *c, unsigned int i)
+static enum e2q_exit attach_parent(struct chain *c, unsigned int i)
 {
 	struct e2q_qcow_parent parent = { c->img[i + 1], c->fd[i + 1], 0 };
 	struct stat st;
 	errcode_t err;
 
-	if (!c->img[i]) {
-		com_err(e2q_program_name, 0, _("%s is a raw file: it has no "
-					       "backing file to name"), c->path[i]);
-		return E2Q_EXIT_USAGE;
-	}
+	if (!c->img[i])
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("%s is a raw file: it has "
+				"no backing file to name"), c->path[i]);
 	if (!parent.image) {
-		if (fstat(parent.raw_fd, &st) < 0) {
-			com_err(e2q_program_name, errno, _("while opening %s"),
-				c->path[i + 1]);
-			return E2Q_EXIT_SOURCE;
-		}
+		if (fstat(parent.raw_fd, &st) < 0)
+			return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while "
+					"opening %s"), c->path[i + 1]);
 		parent.raw_size = (uint64_t) st.st_size;
 	}
 	err = e2q_qcow_set_parent(c->img[i], &parent);
-	if (err) {
-		com_err(e2q_program_name, err, _("while reading %s"),
-			c->path[i]);
-		return E2Q_EXIT_USAGE;
-	}
+	if (err)
+		return e2q_fail(E2Q_EXIT_USAGE, err, _("while reading %s"),
+				c->path[i]);
 	return E2Q_EXIT_OK;
 }
 
-static int open_chain(const struct e2q_options *o, struct chain *c)
+static enum e2q_exit open_chain(const struct e2q_options *o, struct chain *c)
 {
 	unsigned int i;
-	int rc = E2Q_EXIT_OK;
+	enum e2q_exit rc = E2Q_EXIT_OK;
 
 	memset(c, 0, sizeof(*c));
 	c->path[0] = o->source;
@@ -144,8 +111,8 @@ static void show_progress(void *priv, uint64_t offset)
 	e2q_progress_update(priv, offset);
 }
 
-static int convert(const struct e2q_options *o, e2q_qcow_image *img,
-		   struct e2q_output *out)
+static enum e2q_exit convert(const struct e2q_options *o, e2q_qcow_image *img,
+			     struct e2q_output *out)
 {
 	struct e2q_qcow_problem problem = { NULL, 0 };
 	struct e2q_progress progress;
@@ -167,16 +134,13 @@ static int convert(const struct e2q_options *o, e2q_qcow_image *img,
 	}
 	if (!err)
 		err = e2q_raw_output_finish(raw);
-	if (err && problem.structure) {
-		e2q_report_image_problem(o->source, err, &problem,
-					 _("while reading %s"));
-		e2q_raw_output_free(raw);
-		return E2Q_EXIT_SOURCE;
-	}
 	if (err) {
-		com_err(e2q_program_name, err, _("while writing %s"), out->path);
 		e2q_raw_output_free(raw);
-		return E2Q_EXIT_OUTPUT;
+		if (problem.structure)
+			return e2q_fail_image(E2Q_EXIT_SOURCE, o->source, err,
+					      &problem, _("while reading %s"));
+		return e2q_fail(E2Q_EXIT_OUTPUT, err, _("while writing %s"),
+				out->path);
 	}
 	e2q_progress_end(&progress, size / e2q_qcow_cluster_size(img), size,
 			 e2q_raw_output_bytes_written(raw));
@@ -184,12 +148,12 @@ static int convert(const struct e2q_options *o, e2q_qcow_image *img,
 	return E2Q_EXIT_OK;
 }
 
-int e2q_mode_convert(const struct e2q_options *o)
+enum e2q_exit e2q_run_convert(const struct e2q_options *o)
 {
 	struct e2q_output out;
 	struct chain chain;
 	e2q_qcow_image *img;
-	int rc;
+	enum e2q_exit rc;
 
 	rc = open_chain(o, &chain);
 	img = chain.img[0];

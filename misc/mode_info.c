@@ -77,8 +77,7 @@ static void print_info(e2q_qcow_image *img, const char *path,
 	printf("%-18s%" PRIu64 "\n", _("file size:"), in->file_size);
 	printf("%-18s%u\n", _("cluster size:"), in->cluster_size);
 	printf("%-18s%s\n", _("compression:"),
-	       in->compression_type == E2Q_QCOW2_COMPRESSION_ZSTD ? "zstd"
-								  : "zlib");
+	       e2q_qcow_codec_name(in->compression_type));
 	if (in->version >= 2) {
 		printf("%-18s%u\n", _("refcount bits:"), in->refcount_bits);
 		printf("%-18s%s\n", _("extended L2:"),
@@ -102,21 +101,20 @@ static void print_info(e2q_qcow_image *img, const char *path,
 	print_snapshots(img, in->nb_snapshots);
 }
 
-int e2q_mode_info(const struct e2q_options *o)
+enum e2q_exit e2q_mode_info(const struct e2q_options *o)
 {
 	struct e2q_qcow_open_params params;
 	struct e2q_qcow_problem problem = { NULL, 0 };
 	struct e2q_qcow_info info;
 	e2q_qcow_image *img = NULL;
+	enum e2q_exit rc = E2Q_EXIT_OK;
 	errcode_t err;
 	int fd;
 
 	fd = open(o->source, O_RDONLY);
-	if (fd < 0) {
-		com_err(e2q_program_name, errno, _("while opening %s"),
-			o->source);
-		return E2Q_EXIT_SOURCE;
-	}
+	if (fd < 0)
+		return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while opening %s"),
+				o->source);
 	memset(&params, 0, sizeof(params));
 	params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;
 	params.snapshot = o->snapshot;
@@ -124,13 +122,11 @@ int e2q_mode_info(const struct e2q_options *o)
 	if (!err)
 		err = e2q_qcow_get_info(img, &info, &problem);
 	if (err)
-		e2q_report_image_problem(o->source, err, &problem,
-					 _("while reading %s"));
+		rc = e2q_fail_image(E2Q_EXIT_SOURCE, o->source, err, &problem,
+				    _("while reading %s"));
 	else
 		print_info(img, o->source, &info);
 	e2q_qcow_close(img);
 	close(fd);
-	if (err == ENOMEM)
-		return E2Q_EXIT_INTERNAL;
-	return err ? E2Q_EXIT_SOURCE : E2Q_EXIT_OK;
+	return rc;
 }

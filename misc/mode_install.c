@@ -21,37 +21,23 @@
 #include "e2copy/e2i_image.h"
 #include "misc/e2qcow.h"
 
-static int refuse_if_mounted(const char *device)
+static enum e2q_exit refuse_if_mounted(const char *device)
 {
 	int mount_flags = 0;
 	errcode_t err;
 
 	err = ext2fs_check_if_mounted(device, &mount_flags);
-	if (err) {
-		com_err(e2q_program_name, err, _("while checking whether %s "
-						 "is mounted"), device);
-		return E2Q_EXIT_SOURCE;
-	}
-	if (mount_flags & EXT2_MF_MOUNTED) {
-		com_err(e2q_program_name, 0, _("%s is mounted: unmount it "
-					       "before installing an image"),
-			device);
-		return E2Q_EXIT_REFUSED;
-	}
+	if (err)
+		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while checking "
+				"whether %s is mounted"), device);
+	if (mount_flags & EXT2_MF_MOUNTED)
+		return e2q_fail(E2Q_EXIT_REFUSED, 0, _("%s is mounted: unmount "
+				"it before installing an image"), device);
 	return E2Q_EXIT_OK;
 }
 
-static int exit_code_for(errcode_t err)
-{
-	if (err == E2Q_ET_E2I_OTHER_FS || err == E2Q_ET_DEVICE_TOO_SMALL)
-		return E2Q_EXIT_REFUSED;
-	if (err == ENOMEM)
-		return E2Q_EXIT_INTERNAL;
-	return E2Q_EXIT_OUTPUT;
-}
-
 /* Opens and checks the image and the device, writing nothing. */
-static int check_install(const struct e2q_options *o,
+static enum e2q_exit check_install(const struct e2q_options *o,
 			 struct e2q_e2i_install_stats *st)
 {
 	int flags = E2Q_E2I_INSTALL_DRY_RUN;
@@ -62,17 +48,14 @@ static int check_install(const struct e2q_options *o,
 	err = e2q_e2i_install(o->dest, o->source, flags, st);
 	if (!err)
 		return E2Q_EXIT_OK;
-	if (err == E2Q_ET_E2I_OTHER_FS) {
-		com_err(e2q_program_name, 0,
-			_("%s holds another filesystem than %s (other UUID, "
-			  "block size or count; use -f to install anyway)"),
-			o->source, o->dest);
-		return E2Q_EXIT_REFUSED;
-	}
-	com_err(e2q_program_name, err, _("while installing %s onto %s"),
-		o->dest, o->source);
-	return err == E2Q_ET_DEVICE_TOO_SMALL ? E2Q_EXIT_REFUSED :
-	       E2Q_EXIT_SOURCE;
+	if (err == E2Q_ET_E2I_OTHER_FS)
+		return e2q_fail(E2Q_EXIT_REFUSED, 0, _("%s holds another "
+				"filesystem than %s (other UUID, block size or "
+				"count; use -f to install anyway)"),
+				o->source, o->dest);
+	return e2q_fail(err == E2Q_ET_DEVICE_TOO_SMALL ? E2Q_EXIT_REFUSED :
+			E2Q_EXIT_SOURCE, err, _("while installing %s onto %s"),
+			o->dest, o->source);
 }
 
 static void print_plan(const struct e2q_options *o,
@@ -92,10 +75,9 @@ static int confirmed(const struct e2q_options *o)
 	char answer[16];
 
 	if (!isatty(STDIN_FILENO)) {
-		com_err(e2q_program_name, 0, _("refusing to overwrite the "
-					       "metadata of %s without "
-					       "confirmation: give -y"),
-			o->source);
+		(void) e2q_fail(E2Q_EXIT_REFUSED, 0, _("refusing to overwrite "
+				"the metadata of %s without confirmation: "
+				"give -y"), o->source);
 		return 0;
 	}
 	fprintf(stderr, _("Overwrite the metadata of %s with %s? [y/N] "),
@@ -106,18 +88,19 @@ static int confirmed(const struct e2q_options *o)
 	return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-static int install(const struct e2q_options *o,
-		   struct e2q_e2i_install_stats *st)
+static enum e2q_exit install(const struct e2q_options *o,
+			     struct e2q_e2i_install_stats *st)
 {
 	errcode_t err;
 
 	err = e2q_e2i_install(o->dest, o->source,
 			      o->force ? E2Q_E2I_INSTALL_FORCE : 0, st);
-	if (err) {
-		com_err(e2q_program_name, err, _("while installing %s onto %s"),
-			o->dest, o->source);
-		return exit_code_for(err);
-	}
+	if (err)
+		return e2q_fail(err == E2Q_ET_E2I_OTHER_FS ||
+				err == E2Q_ET_DEVICE_TOO_SMALL ?
+				E2Q_EXIT_REFUSED : E2Q_EXIT_OUTPUT, err,
+				_("while installing %s onto %s"), o->dest,
+				o->source);
 	if (o->progress)
 		fprintf(stderr, _("Installed %s onto %s: %llu inode table "
 				  "blocks, %u groups\n"), o->dest, o->source,
@@ -126,32 +109,30 @@ static int install(const struct e2q_options *o,
 	return E2Q_EXIT_OK;
 }
 
-static int refuse_same_file(const struct e2q_options *o)
+static enum e2q_exit refuse_same_file(const struct e2q_options *o)
 {
 	struct stat dev, img;
 
 	if (stat(o->source, &dev) < 0 || stat(o->dest, &img) < 0 ||
 	    dev.st_dev != img.st_dev || dev.st_ino != img.st_ino)
 		return E2Q_EXIT_OK;
-	com_err(e2q_program_name, 0, _("%s is the image itself; refusing to "
-				       "install it onto itself"), o->source);
-	return E2Q_EXIT_REFUSED;
+	return e2q_fail(E2Q_EXIT_REFUSED, 0, _("%s is the image itself; "
+			"refusing to install it onto itself"), o->source);
 }
 
 /* Options that mean nothing here are refused, not ignored. */
-static int check_usage(const struct e2q_options *o)
+static enum e2q_exit check_usage(const struct e2q_options *o)
 {
 	if (!o->all_data && !o->src_offset_set && !o->superblock)
 		return E2Q_EXIT_OK;
-	com_err(e2q_program_name, 0, "%s",
-		_("-a, -o and -b are not allowed with -I"));
-	return E2Q_EXIT_USAGE;
+	return e2q_fail(E2Q_EXIT_USAGE, 0, "%s",
+			_("-a, -o and -b are not allowed with -I"));
 }
 
-int e2q_mode_install(const struct e2q_options *o)
+enum e2q_exit e2q_run_install(const struct e2q_options *o)
 {
 	struct e2q_e2i_install_stats st;
-	int rc;
+	enum e2q_exit rc;
 
 	rc = check_usage(o);
 	if (!rc)

@@ -31,6 +31,7 @@
 #include "e2meta/e2meta.h"
 #include "e2copy/block_copy.h"
 #include "misc/e2qcow.h"
+#include "misc/open_source.h"
 #include "misc/output_file.h"
 #include "misc/progress.h"
 
@@ -43,8 +44,14 @@ struct move {
 	struct e2q_meta_stats meta;
 	int same_file;		/* one operand: a move inside SOURCE */
 	int in_place;		/* written over the destination's contents */
-	int fd;			/* SOURCE, read-write, for a move */
-	int src_fd, check_fd;	/* SOURCE read-only; DEST read-only for -c */
+	/*
+	 * Where the copier reads, writes and compares: for a move all three
+	 * are SOURCE, opened once read-write; for a copy, SOURCE read-only,
+	 * DEST as output_file.h opens it, and DEST read-only for -c.
+	 */
+	int src_fd, dst_fd, check_fd;
+	int owned[2];		/* the descriptors this file opened */
+	unsigned int nowned;
 	struct e2q_output out;	/* DEST of a copy */
 	int out_open;
 	const char *dest;	/* DEST, or SOURCE for a move */
@@ -84,31 +91,27 @@ static void catch_interruptions(int on)
 	}
 }
 
-static int refuse_mounted(const struct move *m)
+static enum e2q_exit refuse_mounted(const struct move *m)
 {
 	const struct e2q_options *o = m->opts;
 	int flags = 0;
 
 	if (ext2fs_check_if_mounted(o->source, &flags) == 0 &&
 	    (flags & EXT2_MF_MOUNTED) &&
-	    (m->same_file || (!o->force && !(flags & EXT2_MF_READONLY)))) {
-		com_err(e2q_program_name, 0, m->same_file ?
-			_("%s is mounted: unmount it before moving it") :
-			_("%s is mounted read-write: its copy would be "
-			  "inconsistent (use -f to force)"), o->source);
-		return E2Q_EXIT_REFUSED;
-	}
+	    (m->same_file || (!o->force && !(flags & EXT2_MF_READONLY))))
+		return e2q_fail(E2Q_EXIT_REFUSED, 0, m->same_file ?
+				_("%s is mounted: unmount it before moving it") :
+				_("%s is mounted read-write: its copy would be "
+				  "inconsistent (use -f to force)"), o->source);
 	flags = 0;
 	if (!m->same_file && ext2fs_check_if_mounted(o->dest, &flags) == 0 &&
-	    (flags & EXT2_MF_MOUNTED)) {
-		com_err(e2q_program_name, 0, _("%s is mounted: refusing to "
-					       "write over it"), o->dest);
-		return E2Q_EXIT_REFUSED;
-	}
+	    (flags & EXT2_MF_MOUNTED))
+		return e2q_fail(E2Q_EXIT_REFUSED, 0, _("%s is mounted: "
+				"refusing to write over it"), o->dest);
 	return E2Q_EXIT_OK;
 }
 
-static int mark_blocks(struct move *m)
+static enum e2q_exit mark_blocks(struct move *m)
 {
 	struct e2q_meta_options mo;
 	errcode_t err;
@@ -123,61 +126,66 @@ static int mark_blocks(struct move *m)
 		err = e2q_meta_mark(m->fs, &mo, m->map, &m->meta);
 	if (!err && m->in_place)
 		err = e2q_copy_mark_allocated(m->fs, m->map);
-	if (err) {
-		com_err(e2q_program_name, err, _("while walking %s"),
-			m->opts->source);
-		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_SOURCE;
-	}
+	if (err)
+		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while walking %s"),
+				m->opts->source);
 	return E2Q_EXIT_OK;
 }
 
-static int open_fd(const char *path, int flags, int *fd)
+/* Opens path and keeps the descriptor to close it at the end. */
+static enum e2q_exit open_fd(struct move *m, const char *path, int flags,
+			     int *fd)
 {
 	*fd = open(path, flags);
-	if (*fd >= 0)
-		return E2Q_EXIT_OK;
-	com_err(e2q_program_name, errno, _("while opening %s"), path);
-	return flags == O_RDONLY ? E2Q_EXIT_SOURCE : E2Q_EXIT_OUTPUT;
+	if (*fd < 0)
+		return e2q_fail(flags == O_RDONLY ? E2Q_EXIT_SOURCE :
+				E2Q_EXIT_OUTPUT, errno, _("while opening %s"),
+				path);
+	m->owned[m->nowned++] = *fd;
+	return E2Q_EXIT_OK;
 }
 
 /* Source and destination descriptors; DEST opened as output_file.h says. */
-static int open_files(struct move *m)
+static enum e2q_exit open_files(struct move *m)
 {
 	const struct e2q_options *o = m->opts;
-	int rc;
+	enum e2q_exit rc;
 
 	if (m->same_file) {
-		rc = open_fd(o->source, O_RDWR, &m->fd);
-		m->src_fd = m->check_fd = m->fd;
+		rc = open_fd(m, o->source, O_RDWR, &m->src_fd);
+		m->dst_fd = m->check_fd = m->src_fd;
 		return rc;
 	}
-	rc = open_fd(o->source, O_RDONLY, &m->src_fd);
+	rc = open_fd(m, o->source, O_RDONLY, &m->src_fd);
 	if (!rc)
 		rc = e2q_output_open(o->dest, o->source,
 				     o->dst_offset_set || o->check_existing,
 				     &m->out);
 	m->out_open = !rc;
+	m->dst_fd = m->out_open ? m->out.fd : -1;
 	if (!rc && o->check_existing)
-		rc = open_fd(o->dest, O_RDONLY, &m->check_fd);
+		rc = open_fd(m, o->dest, O_RDONLY, &m->check_fd);
 	return rc;
 }
 
-/* For -n: everything read-only, and nothing created. */
-static int open_files_read_only(struct move *m)
+/* For -n: everything read-only, and nothing created; the copier writes
+ * nothing and compares with DEST where it exists. */
+static enum e2q_exit open_files_read_only(struct move *m)
 {
 	const struct e2q_options *o = m->opts;
-	int rc;
+	enum e2q_exit rc;
 
-	rc = open_fd(o->source, O_RDONLY, &m->src_fd);
+	rc = open_fd(m, o->source, O_RDONLY, &m->src_fd);
 	if (!rc && m->same_file)
 		m->check_fd = m->src_fd;
 	else if (!rc && access(o->dest, F_OK) == 0)
-		rc = open_fd(o->dest, O_RDONLY, &m->check_fd);
+		rc = open_fd(m, o->dest, O_RDONLY, &m->check_fd);
+	m->dst_fd = m->check_fd;
 	return rc;
 }
 
 /* Fills the copy parameters; refuses a device too small for the copy. */
-static int plan_copy(struct move *m)
+static enum e2q_exit plan_copy(struct move *m)
 {
 	const struct e2q_options *o = m->opts;
 	struct e2q_copy_params *cp = &m->cp;
@@ -185,8 +193,7 @@ static int plan_copy(struct move *m)
 	off_t end;
 
 	cp->src_fd = m->src_fd;
-	cp->dst_fd = o->dry_run ? m->check_fd :
-		     m->same_file ? m->fd : m->out.fd;
+	cp->dst_fd = m->dst_fd;
 	cp->dst_read_fd = m->check_fd;
 	cp->src_offset = o->src_offset;
 	cp->dst_offset = o->dst_offset;
@@ -205,13 +212,12 @@ static int plan_copy(struct move *m)
 	}
 	end = lseek(cp->dst_fd, 0, SEEK_END);
 	if (end >= 0 && (uint64_t) end <
-	    cp->dst_offset + cp->blocks * cp->block_size) {
-		com_err(e2q_program_name, E2Q_ET_DEVICE_TOO_SMALL,
-			_("%s holds %llu bytes; the copy needs %llu"), m->dest,
-			(unsigned long long) end, (unsigned long long)
-			(cp->dst_offset + cp->blocks * cp->block_size));
-		return E2Q_EXIT_REFUSED;
-	}
+	    cp->dst_offset + cp->blocks * cp->block_size)
+		return e2q_fail(E2Q_EXIT_REFUSED, E2Q_ET_DEVICE_TOO_SMALL,
+				_("%s holds %llu bytes; the copy needs %llu"),
+				m->dest, (unsigned long long) end,
+				(unsigned long long) (cp->dst_offset +
+				cp->blocks * cp->block_size));
 	return E2Q_EXIT_OK;
 }
 
@@ -308,12 +314,12 @@ static errcode_t finish_copy(struct move *m)
 {
 	errcode_t err = extend_to_size(m);
 
-	if (!err && m->same_file && fsync(m->fd) < 0 && errno != EINVAL)
+	if (!err && m->same_file && fsync(m->dst_fd) < 0 && errno != EINVAL)
 		err = errno;
 	return err;
 }
 
-static int run_copy(struct move *m)
+static enum e2q_exit run_copy(struct move *m)
 {
 	errcode_t err;
 
@@ -332,18 +338,16 @@ static int run_copy(struct move *m)
 		explain_interruption(m);
 		return E2Q_EXIT_OUTPUT;
 	}
-	if (err) {
-		com_err(e2q_program_name, err, _("while copying %s to %s"),
-			m->opts->source, m->dest);
-		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_OUTPUT;
-	}
+	if (err)
+		return e2q_fail(E2Q_EXIT_OUTPUT, err, _("while copying %s to %s"),
+				m->opts->source, m->dest);
 	e2q_progress_end(&m->progress, m->st.done,
 			 m->st.done * m->cp.block_size,
 			 m->st.written * m->cp.block_size);
 	return E2Q_EXIT_OK;
 }
 
-static int report_dry_run(struct move *m)
+static enum e2q_exit report_dry_run(struct move *m)
 {
 	const struct e2q_options *o = m->opts;
 	errcode_t err = 0;
@@ -352,11 +356,9 @@ static int report_dry_run(struct move *m)
 		err = e2q_copy_blocks(&m->cp, m->map, &m->st);
 	else
 		e2q_copy_plan(&m->cp, m->map, &m->st);
-	if (err) {
-		com_err(e2q_program_name, err, _("while comparing %s with %s"),
-			o->source, m->dest);
-		return E2Q_EXIT_SOURCE;
-	}
+	if (err)
+		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while comparing %s "
+				"with %s"), o->source, m->dest);
 	printf(_("%s: %llu blocks of %u bytes (%.1f MiB) would be copied "
 		 "from offset %llu to offset %llu of %s%s\n"), o->source,
 	       (unsigned long long) m->st.marked, m->cp.block_size,
@@ -370,9 +372,10 @@ static int report_dry_run(struct move *m)
 	return E2Q_EXIT_OK;
 }
 
-static int copy_or_move(struct move *m)
+static enum e2q_exit copy_or_move(struct move *m)
 {
-	int rc = m->opts->dry_run ? open_files_read_only(m) : open_files(m);
+	enum e2q_exit rc = m->opts->dry_run ? open_files_read_only(m)
+					    : open_files(m);
 
 	if (!rc)
 		rc = plan_copy(m);
@@ -386,17 +389,14 @@ static int copy_or_move(struct move *m)
 	return rc;
 }
 
-static void close_move(struct move *m, int rc)
+static void close_move(struct move *m, enum e2q_exit rc)
 {
+	unsigned int i;
+
 	if (m->out_open && (rc || m->opts->dry_run))
 		e2q_output_abort(&m->out);
-	if (m->check_fd >= 0 && m->check_fd != m->fd &&
-	    m->check_fd != m->src_fd)
-		close(m->check_fd);
-	if (m->src_fd >= 0 && m->src_fd != m->fd)
-		close(m->src_fd);
-	if (m->fd >= 0)
-		close(m->fd);
+	for (i = 0; i < m->nowned; i++)
+		close(m->owned[i]);
 	if (m->map)
 		ext2fs_free_block_bitmap(m->map);
 	if (m->fs)
@@ -411,36 +411,15 @@ static int exists_not_regular(const char *path)
 	return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
 }
 
-static int usage_error(const char *msg)
-{
-	com_err(e2q_program_name, 0, "%s", msg);
-	return E2Q_EXIT_USAGE;
-}
-
-static int check_usage(const struct e2q_options *o)
-{
-	if (!o->dest && o->src_offset == o->dst_offset)
-		return usage_error(_("nothing to move: -o and -O give the "
-				     "same offset"));
-	if (o->dest && strcmp(o->dest, "-") == 0 && o->check_existing)
-		return usage_error(_("-c cannot compare with standard output"));
-	return E2Q_EXIT_OK;
-}
-
-int e2q_mode_move(const struct e2q_options *o)
+enum e2q_exit e2q_run_copy(const struct e2q_options *o)
 {
 	struct move m;
-	int rc;
+	enum e2q_exit rc;
 
-	rc = check_usage(o);
-	if (rc)
-		return rc;
-	if (o->dest && strcmp(o->dest, "-") == 0)
-		return e2q_mode_export(o);	/* a stream: as -r writes it */
 	memset(&m, 0, sizeof(m));
 	m.opts = o;
-	m.fd = m.src_fd = m.check_fd = -1;
-	m.same_file = !o->dest;
+	m.src_fd = m.dst_fd = m.check_fd = -1;
+	m.same_file = o->action == E2Q_DO_MOVE;
 	m.dest = m.same_file ? o->source : o->dest;
 	m.in_place = m.same_file || o->dst_offset_set || o->check_existing ||
 		     exists_not_regular(m.dest);

@@ -25,6 +25,7 @@
 #include "e2meta/e2meta.h"
 #include "qcow/qcow_reader.h"
 #include "misc/e2qcow.h"
+#include "misc/open_source.h"
 
 #define READ_BATCH_BYTES	(4U << 20)
 #define MAX_LISTED		1000	/* differences kept and printed */
@@ -49,7 +50,7 @@ struct verify {
 	uint64_t differing, compared;
 };
 
-static int open_image(struct verify *v)
+static enum e2q_exit open_image(struct verify *v)
 {
 	const char *path = v->opts->dest;
 	struct e2q_qcow_open_params params;
@@ -57,20 +58,17 @@ static int open_image(struct verify *v)
 	errcode_t err;
 
 	v->fd = open(path, O_RDONLY);
-	if (v->fd < 0) {
-		com_err(e2q_program_name, errno, _("while opening %s"), path);
-		return E2Q_EXIT_SOURCE;
-	}
+	if (v->fd < 0)
+		return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while opening %s"),
+				path);
 	if (!e2q_qcow_probe(v->fd))
 		return E2Q_EXIT_OK;
 	memset(&params, 0, sizeof(params));
 	params.snapshot = v->opts->snapshot;
 	err = e2q_qcow_open(v->fd, &params, &v->img, &problem);
-	if (err) {
-		e2q_report_image_problem(path, err, &problem,
-					 _("while opening %s"));
-		return E2Q_EXIT_SOURCE;
-	}
+	if (err)
+		return e2q_fail_image(E2Q_EXIT_SOURCE, path, err, &problem,
+				      _("while opening %s"));
 	return E2Q_EXIT_OK;
 }
 
@@ -245,13 +243,14 @@ static void print_difference(struct verify *v, const struct difference *d)
 		       (unsigned long long) d->blk, owner);
 }
 
-static int report(struct verify *v)
+static enum e2q_exit report(struct verify *v)
 {
 	size_t i;
 	errcode_t err = v->ndiffs ? find_owners(v) : 0;
 
-	if (err)
-		com_err(e2q_program_name, err, _("while naming owners"));
+	if (err)	/* the differences are listed all the same */
+		(void) e2q_fail(E2Q_EXIT_INTERNAL, err, "%s",
+				_("while naming owners"));
 	for (i = 0; i < v->ndiffs; i++)
 		print_difference(v, &v->diffs[i]);
 	if (v->differing > v->ndiffs)
@@ -263,7 +262,7 @@ static int report(struct verify *v)
 	return v->differing ? E2Q_EXIT_MISMATCH : E2Q_EXIT_OK;
 }
 
-static int mark_and_compare(struct verify *v)
+static enum e2q_exit mark_and_compare(struct verify *v)
 {
 	struct e2q_meta_options mo;
 	unsigned int bs = v->fs->blocksize;
@@ -283,18 +282,16 @@ static int mark_and_compare(struct verify *v)
 	if (!err)
 		err = e2q_meta_read_runs(v->fs, v->map, READ_BATCH_BYTES / bs,
 					 compare_run, v);
-	if (err) {
-		com_err(e2q_program_name, err, _("while reading %s"),
-			v->opts->source);
-		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_SOURCE;
-	}
+	if (err)
+		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while reading %s"),
+				v->opts->source);
 	return report(v);
 }
 
-int e2q_mode_verify(const struct e2q_options *opts)
+enum e2q_exit e2q_run_verify(const struct e2q_options *opts)
 {
 	struct verify v;
-	int rc;
+	enum e2q_exit rc;
 
 	memset(&v, 0, sizeof(v));
 	v.opts = opts;

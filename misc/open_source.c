@@ -1,9 +1,6 @@
 /*
- * open_source.c --- opens the filesystem a mode reads: a device or image
- * file through unix_io (-o, -b, -B), or a qcow2/qcow image through the qcow
- * io_manager (-l picks a snapshot), so that -Q, -r -s, .e2i and --verify
- * all re-export metadata images as they export devices; and what every mode
- * that reads a filesystem says about it: mounted read-write, damaged.
+ * open_source.c --- the block source of every mode that reads a filesystem
+ * (see open_source.h).
  */
 #include "config.h"
 
@@ -14,6 +11,7 @@
 #include "nls-enable.h"
 #include "qcowio/qcow_io.h"
 #include "misc/e2qcow.h"
+#include "misc/open_source.h"
 
 static errcode_t open_with_blocksize(const struct e2q_options *o,
 				     int is_qcow, unsigned int bs,
@@ -31,52 +29,44 @@ static errcode_t open_with_blocksize(const struct e2q_options *o,
 			    is_qcow ? e2q_qcow_io_manager : unix_io_manager, fs);
 }
 
-static void report_open_error(const struct e2q_options *o, int is_qcow,
-			      errcode_t err)
+static enum e2q_exit report_open_error(const struct e2q_options *o,
+				       errcode_t err)
 {
 	struct e2q_qcow_problem problem = { NULL, 0 };
 
-	if (is_qcow)
+	if (o->source_is_qcow)
 		(void) e2q_qcow_io_last_problem(NULL, &problem);
-	e2q_report_image_problem(o->source, err, &problem,
-				 _("while opening filesystem %s"));
+	return e2q_fail_image(E2Q_EXIT_SOURCE, o->source, err, &problem,
+			      _("while opening filesystem %s"));
 }
 
-int e2q_open_source_fs(const struct e2q_options *o, ext2_filsys *fs)
+enum e2q_exit e2q_open_source_fs(const struct e2q_options *o, ext2_filsys *fs)
 {
-	int is_qcow = e2q_source_is_qcow(o->source);
+	int is_qcow = o->source_is_qcow;
 	unsigned int bs = o->blocksize;
 	errcode_t err;
 
-	if (is_qcow && o->src_offset_set) {
-		com_err(e2q_program_name, 0, _("-o cannot be used with the "
-					       "qcow image %s"), o->source);
-		return E2Q_EXIT_USAGE;
-	}
+	if (is_qcow && o->src_offset_set)
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("-o cannot be used with "
+				"the qcow image %s"), o->source);
 	err = open_with_blocksize(o, is_qcow, bs, fs);
 	/* -b without -B: try each block size in turn, as e2fsck does */
 	for (bs = EXT2_MIN_BLOCK_SIZE; err && o->superblock && !o->blocksize &&
 	     bs <= EXT2_MAX_BLOCK_SIZE; bs *= 2)
 		err = open_with_blocksize(o, is_qcow, bs, fs);
-	if (err) {
-		report_open_error(o, is_qcow, err);
-		return E2Q_EXIT_SOURCE;
-	}
-	return E2Q_EXIT_OK;
+	return err ? report_open_error(o, err) : E2Q_EXIT_OK;
 }
 
-int e2q_refuse_if_mounted_rw(const struct e2q_options *o)
+enum e2q_exit e2q_refuse_if_mounted_rw(const struct e2q_options *o)
 {
 	int mount_flags = 0;
 
 	if (o->force || ext2fs_check_if_mounted(o->source, &mount_flags))
 		return E2Q_EXIT_OK;
-	if ((mount_flags & EXT2_MF_MOUNTED) && !(mount_flags & EXT2_MF_READONLY)) {
-		com_err(e2q_program_name, 0,
-			_("%s is mounted read-write: its image would be "
-			  "inconsistent (use -f to force)"), o->source);
-		return E2Q_EXIT_REFUSED;
-	}
+	if ((mount_flags & EXT2_MF_MOUNTED) && !(mount_flags & EXT2_MF_READONLY))
+		return e2q_fail(E2Q_EXIT_REFUSED, 0, _("%s is mounted "
+				"read-write: its image would be inconsistent "
+				"(use -f to force)"), o->source);
 	return E2Q_EXIT_OK;
 }
 
@@ -84,9 +74,9 @@ void e2q_report_walk_problem(void *source, errcode_t code, ext2_ino_t ino,
 			     dgrp_t group)
 {
 	if (ino)
-		com_err(e2q_program_name, code, _("in inode %u of %s"), ino,
-			(const char *) source);
+		(void) e2q_fail(E2Q_EXIT_DAMAGED, code, _("in inode %u of %s"),
+				ino, (const char *) source);
 	else
-		com_err(e2q_program_name, code, _("in group %u of %s"), group,
-			(const char *) source);
+		(void) e2q_fail(E2Q_EXIT_DAMAGED, code, _("in group %u of %s"),
+				group, (const char *) source);
 }

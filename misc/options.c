@@ -1,21 +1,27 @@
 /*
- * options.c --- the e2qcow command line, parsed into struct e2q_options.
+ * options.c --- the e2qcow command line, parsed into struct e2q_options and
+ * resolved into the one action it asks for.
  *
  * e2image's habits: single-letter options, SOURCE then DEST; conflicts are
  * checked in one place, after parsing, so each message names the pair.
+ * Then one look at the operands (is SOURCE a qcow image, is DEST standard
+ * output) picks the action; operands that no action takes are refused
+ * there, before anything is opened for writing.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nls-enable.h"
 #include "qcow/qcow_compress.h"
+#include "qcow/qcow_reader.h"
 #include "misc/e2qcow.h"
-#include "version.h"
 
 #define SHORT_OPTS "QrIafpncyshVb:B:o:O:z:j:l:"
 
@@ -121,37 +127,34 @@ void e2q_usage(FILE *f)
 		"internal error.\n"), f);
 }
 
-static int parse_number(const char *arg, const char *what,
-			unsigned long long *ret)
+/* The options below print their own message and return E2Q_EXIT_USAGE. */
+static enum e2q_exit parse_number(const char *arg, const char *what,
+				  unsigned long long *ret)
 {
 	char *end;
 
 	errno = 0;
 	*ret = strtoull(arg, &end, 0);
-	if (errno || end == arg || *end || arg[0] == '-') {
-		com_err(e2q_program_name, 0, _("invalid %s: %s"), what, arg);
-		return -1;
-	}
-	return 0;
+	if (errno || end == arg || *end || arg[0] == '-')
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("invalid %s: %s"), what, arg);
+	return E2Q_EXIT_OK;
 }
 
-static int set_mode(struct e2q_options *o, enum e2q_mode mode)
+static enum e2q_exit set_mode(struct e2q_options *o, enum e2q_mode mode)
 {
-	if (o->mode != E2Q_MODE_NORMAL && o->mode != mode) {
-		com_err(e2q_program_name, 0, "%s",
-			_("only one of -Q, -r, -I, --info, --check and --verify "
-			  "may be given"));
-		return -1;
-	}
+	if (o->mode != E2Q_MODE_NORMAL && o->mode != mode)
+		return e2q_fail(E2Q_EXIT_USAGE, 0, "%s",
+				_("only one of -Q, -r, -I, --info, --check and "
+				  "--verify may be given"));
 	o->mode = mode;
-	return 0;
+	return E2Q_EXIT_OK;
 }
 
 /*
  * -z [zlib|zstd][:LEVEL], or -z LEVEL: the type defaults to zstd when this
  * build has it, else zlib; the level to the type's default.
  */
-static int parse_compression(struct e2q_options *o, const char *arg)
+static enum e2q_exit parse_compression(struct e2q_options *o, const char *arg)
 {
 	const char *colon = strchr(arg, ':');
 	size_t name_len = colon ? (size_t) (colon - arg) : strlen(arg);
@@ -168,27 +171,21 @@ static int parse_compression(struct e2q_options *o, const char *arg)
 		o->compress_type = E2Q_QCOW_CODEC_ZLIB;
 	else if (name_len == 4 && strncmp(arg, "zstd", 4) == 0)
 		o->compress_type = E2Q_QCOW_CODEC_ZSTD;
-	else if (name_len) {
-		com_err(e2q_program_name, 0, _("unknown compression type "
-			"\"%.*s\": use zlib or zstd"), (int) name_len, arg);
-		return -1;
-	}
-	if (!e2q_qcow_codec_available(o->compress_type)) {
-		com_err(e2q_program_name, 0, "%s", _("this e2qcow was built "
-			"without zstd; use -z zlib"));
-		return -1;
-	}
+	else if (name_len)
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("unknown compression type "
+				"\"%.*s\": use zlib or zstd"), (int) name_len, arg);
+	if (!e2q_qcow_codec_available(o->compress_type))
+		return e2q_fail(E2Q_EXIT_USAGE, 0, "%s", _("this e2qcow was "
+				"built without zstd; use -z zlib"));
 	if (level && parse_number(level, _("compression level"), &n))
-		return -1;
+		return E2Q_EXIT_USAGE;
 	if (level && (n == 0 || n > 99 ||
-		      e2q_qcow_codec_check_level(o->compress_type, (int) n))) {
-		com_err(e2q_program_name, 0, _("compression level %s is out "
-			"of range for %s"), level, o->compress_type ==
-			E2Q_QCOW_CODEC_ZLIB ? "zlib (1-9)" : "zstd (1-22)");
-		return -1;
-	}
+		      e2q_qcow_codec_check_level(o->compress_type, (int) n)))
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("compression level %s is "
+				"out of range for %s"), level, o->compress_type ==
+				E2Q_QCOW_CODEC_ZLIB ? "zlib (1-9)" : "zstd (1-22)");
 	o->compress_level = (int) n;
-	return 0;
+	return E2Q_EXIT_OK;
 }
 
 /* Options that choose a mode; returns 0 when c is not one of them. */
@@ -205,69 +202,85 @@ static int mode_of_option(int c, enum e2q_mode *mode)
 	}
 }
 
-/* Returns 0 to go on, or 1 + exit code to stop. */
-static int apply_option(struct e2q_options *o, int c, const char *arg)
+static enum e2q_exit add_backing(struct e2q_options *o, const char *arg)
+{
+	if (o->nbacking == E2Q_MAX_BACKING)
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("at most %d --backing "
+				"files"), E2Q_MAX_BACKING);
+	o->backing[o->nbacking++] = arg;
+	return E2Q_EXIT_OK;
+}
+
+static enum e2q_exit set_jobs(struct e2q_options *o, const char *arg)
 {
 	unsigned long long n;
+
+	if (parse_number(arg, _("number of threads"), &n))
+		return E2Q_EXIT_USAGE;
+	if (n == 0 || n > 1024)
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("invalid number of "
+				"threads: %s (1 to 1024)"), arg);
+	o->jobs = (unsigned int) n;
+	return E2Q_EXIT_OK;
+}
+
+/* -b, -B, -o and -O: numbers. */
+static enum e2q_exit set_number_option(struct e2q_options *o, int c,
+				       const char *arg)
+{
+	unsigned long long n;
+
+	switch (c) {
+	case 'b':
+		if (parse_number(arg, _("superblock"), &n))
+			return E2Q_EXIT_USAGE;
+		o->superblock = n;
+		return E2Q_EXIT_OK;
+	case 'B':
+		if (parse_number(arg, _("block size"), &n) || n > 65536)
+			return E2Q_EXIT_USAGE;
+		o->blocksize = (unsigned int) n;
+		return E2Q_EXIT_OK;
+	default:	/* 'o', 'O' */
+		if (parse_number(arg, _("offset"), &n))
+			return E2Q_EXIT_USAGE;
+		*(c == 'o' ? &o->src_offset : &o->dst_offset) = n;
+		*(c == 'o' ? &o->src_offset_set : &o->dst_offset_set) = 1;
+		return E2Q_EXIT_OK;
+	}
+}
+
+/* One option; -h and -V set the action, which ends the parsing. */
+static enum e2q_exit apply_option(struct e2q_options *o, int c,
+				  const char *arg)
+{
 	enum e2q_mode mode;
 
 	if (mode_of_option(c, &mode))
-		return set_mode(o, mode) ? 1 + E2Q_EXIT_USAGE : 0;
+		return set_mode(o, mode);
 	switch (c) {
-	case 'a': o->all_data = 1; return 0;
-	case 'c': o->check_existing = 1; return 0;
-	case 'y': o->assume_yes = 1; return 0;
-	case 's': o->scramble = 1; return 0;
+	case 'a': o->all_data = 1; return E2Q_EXIT_OK;
+	case 'c': o->check_existing = 1; return E2Q_EXIT_OK;
+	case 'y': o->assume_yes = 1; return E2Q_EXIT_OK;
+	case 's': o->scramble = 1; return E2Q_EXIT_OK;
+	case 'f': o->force = 1; return E2Q_EXIT_OK;
+	case 'n': o->dry_run = 1; return E2Q_EXIT_OK;
+	case 'p': o->progress = 1; return E2Q_EXIT_OK;
+	case 'l': o->snapshot = arg; return E2Q_EXIT_OK;
 	case 'z':
 		o->compression = arg;
-		return parse_compression(o, arg) ? 1 + E2Q_EXIT_USAGE : 0;
-	case 'l': o->snapshot = arg; return 0;
-	case OPT_KEEP_XATTRS: o->keep_xattrs = 1; return 0;
-	case OPT_SCRAMBLE_MAP: o->scramble_map = arg; return 0;
-	case OPT_BACKING:
-		if (o->nbacking == E2Q_MAX_BACKING) {
-			com_err(e2q_program_name, 0, _("at most %d --backing "
-				"files"), E2Q_MAX_BACKING);
-			return 1 + E2Q_EXIT_USAGE;
-		}
-		o->backing[o->nbacking++] = arg;
-		return 0;
-	case 'j':
-		if (parse_number(arg, _("number of threads"), &n))
-			return 1 + E2Q_EXIT_USAGE;
-		if (n == 0 || n > 1024) {
-			com_err(e2q_program_name, 0,
-				_("invalid number of threads: %s (1 to 1024)"), arg);
-			return 1 + E2Q_EXIT_USAGE;
-		}
-		o->jobs = (unsigned int) n;
-		return 0;
-	case 'f': o->force = 1; return 0;
-	case 'n': o->dry_run = 1; return 0;
-	case 'p': o->progress = 1; return 0;
-	case 'h': e2q_usage(stdout); return 1 + E2Q_EXIT_OK;
-	case 'V':
-		printf("e2qcow %s (%s)\n", E2QCOW_VERSION, E2QCOW_DATE);
-		return 1 + E2Q_EXIT_OK;
-	case 'b':
-		if (parse_number(arg, _("superblock"), &n))
-			return 1 + E2Q_EXIT_USAGE;
-		o->superblock = n;
-		return 0;
-	case 'B':
-		if (parse_number(arg, _("block size"), &n) || n > 65536)
-			return 1 + E2Q_EXIT_USAGE;
-		o->blocksize = (unsigned int) n;
-		return 0;
-	case 'o': case 'O':
-		if (parse_number(arg, _("offset"), &n))
-			return 1 + E2Q_EXIT_USAGE;
-		*(c == 'o' ? &o->src_offset : &o->dst_offset) = n;
-		*(c == 'o' ? &o->src_offset_set : &o->dst_offset_set) = 1;
-		return 0;
+		return parse_compression(o, arg);
+	case 'j': return set_jobs(o, arg);
+	case OPT_KEEP_XATTRS: o->keep_xattrs = 1; return E2Q_EXIT_OK;
+	case OPT_SCRAMBLE_MAP: o->scramble_map = arg; return E2Q_EXIT_OK;
+	case OPT_BACKING: return add_backing(o, arg);
+	case 'h': o->action = E2Q_DO_HELP; return E2Q_EXIT_OK;
+	case 'V': o->action = E2Q_DO_VERSION; return E2Q_EXIT_OK;
+	case 'b': case 'B': case 'o': case 'O':
+		return set_number_option(o, c, arg);
 	default:
 		e2q_usage(stderr);
-		return 1 + E2Q_EXIT_USAGE;
+		return E2Q_EXIT_USAGE;
 	}
 }
 
@@ -291,6 +304,8 @@ static const char *check_conflicts(const struct e2q_options *o)
 		return _("-s works with -Q and -r only");
 	if (o->scramble && o->mode == E2Q_MODE_RAW && o->all_data)
 		return _("-s cannot be used with -ra");
+	if (o->all_data && o->mode == E2Q_MODE_NORMAL)
+		return _("-a is only allowed with -r or -Q");
 	if (o->dst_offset_set && o->mode != E2Q_MODE_RAW)
 		return _("-O is only allowed with -r");
 	if (o->blocksize && !o->superblock)
@@ -304,16 +319,18 @@ static const char *check_conflicts(const struct e2q_options *o)
 	return NULL;
 }
 
-int e2q_parse_options(int argc, char **argv, struct e2q_options *o)
+enum e2q_exit e2q_parse_options(int argc, char **argv, struct e2q_options *o)
 {
 	const char *conflict;
-	int c, stop, least, most;
+	enum e2q_exit rc;
+	int c, least, most;
 
 	memset(o, 0, sizeof(*o));
+	o->action = E2Q_DO_COUNT;	/* not resolved yet */
 	while ((c = getopt_long(argc, argv, SHORT_OPTS, long_opts, NULL)) != -1) {
-		stop = apply_option(o, c, optarg);
-		if (stop)
-			return stop - 1;
+		rc = apply_option(o, c, optarg);
+		if (rc != E2Q_EXIT_OK || o->action != E2Q_DO_COUNT)
+			return rc;
 	}
 	operand_counts(o, &least, &most);
 	if (argc - optind < least || argc - optind > most) {
@@ -323,9 +340,75 @@ int e2q_parse_options(int argc, char **argv, struct e2q_options *o)
 	o->source = argv[optind];
 	o->dest = argc - optind > 1 ? argv[optind + 1] : NULL;
 	conflict = check_conflicts(o);
-	if (conflict) {
-		com_err(e2q_program_name, 0, "%s", conflict);
-		return E2Q_EXIT_USAGE;
+	if (conflict)
+		return e2q_fail(E2Q_EXIT_USAGE, 0, "%s", conflict);
+	return E2Q_EXIT_OK;
+}
+
+/* ---- the one look at the operands, and the action they call for ---- */
+
+int e2q_source_is_qcow(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	int is_qcow;
+
+	if (fd < 0)
+		return 0;
+	is_qcow = e2q_qcow_probe(fd);
+	close(fd);
+	return is_qcow;
+}
+
+static int is_stdout(const char *path)
+{
+	return path && strcmp(path, "-") == 0;
+}
+
+/* -r: a conversion, a re-export (-s), a copy or move (-a), or an export. */
+static enum e2q_exit resolve_raw(struct e2q_options *o)
+{
+	if (!o->all_data) {
+		o->action = o->source_is_qcow && !o->scramble ?
+			    E2Q_DO_CONVERT : E2Q_DO_EXPORT_RAW;
+		return E2Q_EXIT_OK;
 	}
-	return -1;
+	if (o->source_is_qcow)
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("-ra copies a filesystem, "
+				"not the qcow image %s; convert it with -r "
+				"first"), o->source);
+	if (!o->dest && o->src_offset == o->dst_offset)
+		return e2q_fail(E2Q_EXIT_USAGE, 0, "%s", _("nothing to move: "
+				"-o and -O give the same offset"));
+	if (is_stdout(o->dest) && o->check_existing)
+		return e2q_fail(E2Q_EXIT_USAGE, 0, "%s", _("-c cannot compare "
+				"with standard output"));
+	/* -ra to a stream is what -r writes, with the data */
+	o->action = is_stdout(o->dest) ? E2Q_DO_EXPORT_RAW :
+		    o->dest ? E2Q_DO_COPY : E2Q_DO_MOVE;
+	return E2Q_EXIT_OK;
+}
+
+enum e2q_exit e2q_resolve_action(struct e2q_options *o)
+{
+	static const enum e2q_action of_mode[] = {
+		[E2Q_MODE_NORMAL] = E2Q_DO_EXPORT_E2I,
+		[E2Q_MODE_QCOW2] = E2Q_DO_EXPORT_QCOW2,
+		[E2Q_MODE_INSTALL] = E2Q_DO_INSTALL,
+		[E2Q_MODE_INFO] = E2Q_DO_INFO,
+		[E2Q_MODE_CHECK] = E2Q_DO_CHECK,
+		[E2Q_MODE_VERIFY] = E2Q_DO_VERIFY,
+	};
+
+	if (o->action != E2Q_DO_COUNT)
+		return E2Q_EXIT_OK;		/* -h, -V */
+	/* --info and --check open IMAGE themselves, whatever it is */
+	if (o->mode != E2Q_MODE_INFO && o->mode != E2Q_MODE_CHECK)
+		o->source_is_qcow = e2q_source_is_qcow(o->source);
+	if (o->nbacking && !o->source_is_qcow)
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("--backing needs a qcow2 "
+				"or qcow image as SOURCE, not %s"), o->source);
+	if (o->mode == E2Q_MODE_RAW)
+		return resolve_raw(o);
+	o->action = of_mode[o->mode];
+	return E2Q_EXIT_OK;
 }

@@ -1,6 +1,9 @@
 /*
- * mode_e2i.c --- the normal image (neither -r nor -Q): e2image's own
+ * sink_e2i.c --- the .e2i sink (neither -r nor -Q): e2image's own
  * "Ext2 Image 1.0" format, which dumpe2fs -i and debugfs -i read.
+ * lib/e2copy/e2i_write.c owns the format and reads the superblock, bitmaps
+ * and inode tables itself: this sink needs no walk and no pass; it writes
+ * everything in finish().
  *
  * With SOURCE_DATE_EPOCH set the image is byte-reproducible: its time is
  * that value and the host name and device numbers are left zero.
@@ -18,10 +21,8 @@
 #include <ext2fs/ext2fs.h>
 
 #include "nls-enable.h"
-#include "e2q_err.h"
 #include "e2copy/e2i_image.h"
-#include "misc/e2qcow.h"
-#include "misc/output_file.h"
+#include "misc/export.h"
 
 /* SOURCE_DATE_EPOCH as a time, or -1 when unset or not a number. */
 static long long source_date_epoch(void)
@@ -62,64 +63,43 @@ static void fill_identity(const struct e2q_options *o, int fd,
 	id->image_time = (uint32_t) time(NULL);
 }
 
-static int report_plan(const struct e2q_options *o, ext2_filsys fs)
+static enum e2q_exit e2i_dry_run(const struct e2q_export_view *x)
 {
 	struct e2q_e2i_layout l;
-	errcode_t err = e2q_e2i_plan(fs, &l);
+	errcode_t err = e2q_e2i_plan(x->fs, &l);
 
-	if (err) {
-		com_err(e2q_program_name, err, _("while planning the image of %s"),
-			o->source);
-		return E2Q_EXIT_OUTPUT;
-	}
+	if (err)
+		return e2q_fail(E2Q_EXIT_OUTPUT, err, _("while planning the "
+				"image of %s"), x->opts->source);
 	printf(_("%s: an image of %llu bytes would be written: superblock, "
 		 "%u group descriptor blocks, %u inode tables, block and "
-		 "inode bitmaps\n"), o->source, (unsigned long long) l.size,
-	       (unsigned int) fs->desc_blocks, fs->group_desc_count);
+		 "inode bitmaps\n"), x->opts->source,
+	       (unsigned long long) l.size, (unsigned int) x->fs->desc_blocks,
+	       x->fs->group_desc_count);
 	return E2Q_EXIT_OK;
 }
 
-static int write_e2i(const struct e2q_options *o, ext2_filsys fs)
+static errcode_t e2i_plan(struct e2q_sink *s, struct e2q_pass *first)
 {
+	(void) s;
+	first->name = NULL;	/* no pass: finish() reads what it needs */
+	return 0;
+}
+
+static errcode_t e2i_finish(struct e2q_sink *s, uint64_t *bytes_out)
+{
+	const struct e2q_export_view *x = s->x;
 	struct e2q_e2i_identity id;
-	struct e2q_output out;
-	uint64_t bytes = 0;
-	errcode_t err;
-	int rc;
 
-	rc = e2q_output_open(o->dest, o->source, 0, &out);
-	if (rc)
-		return rc;
-	fill_identity(o, out.fd, &id);
-	err = e2q_e2i_write(fs, out.fd, out.is_stream, &id, &bytes);
-	if (err) {
-		com_err(e2q_program_name, err, _("while writing %s"), o->dest);
-		e2q_output_abort(&out);
-		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_OUTPUT;
-	}
-	rc = e2q_output_commit(&out);
-	if (!rc && o->progress)
-		fprintf(stderr, _("Wrote %llu bytes of metadata to %s\n"),
-			(unsigned long long) bytes, o->dest);
-	return rc;
+	fill_identity(x->opts, x->out->fd, &id);
+	return e2q_e2i_write(x->fs, x->out->fd, x->out->is_stream, &id,
+			     bytes_out);
 }
 
-int e2q_mode_e2i(const struct e2q_options *o)
-{
-	ext2_filsys fs = NULL;
-	int rc;
-
-	if (o->all_data) {
-		com_err(e2q_program_name, 0, "%s",
-			_("-a is only allowed with -r or -Q"));
-		return E2Q_EXIT_USAGE;
-	}
-	rc = e2q_refuse_if_mounted_rw(o);
-	if (!rc)
-		rc = e2q_open_source_fs(o, &fs);
-	if (!rc)
-		rc = o->dry_run ? report_plan(o, fs) : write_e2i(o, fs);
-	if (fs)
-		ext2fs_close_free(&fs);
-	return rc;
-}
+const struct e2q_sink_ops e2q_sink_e2i_ops = {
+	.needs_walk = 0,
+	.dry_run = e2i_dry_run,
+	.size = sizeof(struct e2q_sink),
+	.plan = e2i_plan,
+	.finish = e2i_finish,
+};

@@ -1,0 +1,348 @@
+/*
+ * export.c --- the export pipeline's driver (-Q, -r, .e2i): source, walk,
+ * transforms, sink, in that order (see export.h for the stages).
+ *
+ * The path of one block: open_source.c opens SOURCE; e2q_meta_mark()
+ * (lib/e2meta/mark_metadata.c) sets the block in the map and reports its
+ * role, which observe_role() hands to every transform; after the walk each
+ * transform prepares and the sink plans; e2q_meta_read_runs()
+ * (lib/e2meta/visit_runs.c) reads the block within a run of up to 1 MiB,
+ * pass_run() hands the run through the transforms to the sink's put(),
+ * once per pass the sink asks for; the sink's finish() completes the image
+ * and output_file.c renames it into place.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <ext2fs/ext2fs.h>
+
+#include "nls-enable.h"
+#include "e2q_err.h"
+#include "e2meta/e2meta.h"
+#include "misc/e2qcow.h"
+#include "misc/export.h"
+#include "misc/open_source.h"
+#include "misc/output_file.h"
+#include "misc/progress.h"
+
+#define READ_BATCH_BYTES	(1U << 20)
+#define MAX_TRANSFORMS		4
+
+/* Which stage a failure inside a pass came from. */
+enum stage { STAGE_READ = 0, STAGE_TRANSFORM, STAGE_SINK };
+
+struct export {
+	struct e2q_export_view view;
+	const struct e2q_options *opts;
+	struct e2q_meta_stats stats;
+	struct e2q_output out;
+	struct e2q_transform *transforms[MAX_TRANSFORMS];
+	unsigned int ntransforms;
+	struct e2q_sink *sink;
+	struct e2q_progress progress;
+	unsigned int pass;
+	blk64_t done;		/* blocks put in this pass */
+	enum stage failed;	/* where the pass's error came from */
+};
+
+static const struct e2q_sink_ops *sink_of(enum e2q_action action)
+{
+	switch (action) {
+	case E2Q_DO_EXPORT_QCOW2: return &e2q_sink_qcow2_ops;
+	case E2Q_DO_EXPORT_RAW: return &e2q_sink_raw_ops;
+	default: return &e2q_sink_e2i_ops;
+	}
+}
+
+enum e2q_exit e2q_print_walk_dry_run(const struct e2q_export_view *x)
+{
+	printf(_("%s: %llu metadata blocks of %u bytes (%.1f MiB) in %u "
+		 "inodes would be copied\n"), x->opts->source,
+	       (unsigned long long) x->stats->marked_blocks, x->fs->blocksize,
+	       (double) x->stats->marked_blocks * x->fs->blocksize / 1048576.0,
+	       x->stats->inodes_in_use);
+	return E2Q_EXIT_OK;
+}
+
+/* ---- walk ---- */
+
+static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
+			   dgrp_t group)
+{
+	struct export *x = priv;
+
+	e2q_progress_clear(&x->progress);	/* the message on its own line */
+	e2q_report_walk_problem((void *) x->opts->source, code, ino, group);
+}
+
+/* Each marked run's role: to every transform, and to the progress bar. */
+static void observe_role(void *priv, blk64_t first, blk64_t count,
+			 enum e2q_meta_role role, ext2_ino_t ino)
+{
+	struct export *x = priv;
+	unsigned int i;
+
+	for (i = 0; i < x->ntransforms; i++)
+		x->transforms[i]->ops->note_role(x->transforms[i], first, count,
+						  role, ino);
+	e2q_progress_update(&x->progress, ino);
+}
+
+static int output_is_block_device(const char *path)
+{
+	struct stat st;
+
+	return strcmp(path, "-") != 0 && stat(path, &st) == 0 &&
+	       S_ISBLK(st.st_mode);
+}
+
+static enum e2q_exit walk(struct export *x)
+{
+	struct e2q_meta_options mo;
+	ext2_filsys fs = x->view.fs;
+	errcode_t err;
+
+	memset(&mo, 0, sizeof(mo));
+	mo.all_data = x->opts->all_data;
+	mo.whole_inode_tables = output_is_block_device(x->opts->dest);
+	mo.superblock = x->opts->superblock;
+	mo.problem = report_problem;
+	mo.priv = x;
+	if (x->ntransforms || x->progress.on_terminal) {
+		mo.role = observe_role;
+		mo.role_priv = x;
+	}
+	err = ext2fs_allocate_block_bitmap(fs, "metadata blocks", &x->view.map);
+	if (!err)
+		err = e2q_meta_mark(fs, &mo, x->view.map, &x->stats);
+	e2q_progress_clear(&x->progress);
+	if (err)
+		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while walking %s"),
+				x->opts->source);
+	return E2Q_EXIT_OK;
+}
+
+/* ---- transforms ---- */
+
+static enum e2q_exit add_transforms(struct export *x)
+{
+	struct e2q_transform *t;
+	enum e2q_exit rc;
+
+	if (!x->opts->scramble)
+		return E2Q_EXIT_OK;
+	rc = e2q_scramble_transform_new(x->opts, x->view.fs, &t);
+	if (t)
+		x->transforms[x->ntransforms++] = t;
+	return rc;
+}
+
+static enum e2q_exit prepare_transforms(struct export *x)
+{
+	unsigned int i;
+	errcode_t err;
+
+	for (i = 0; i < x->ntransforms; i++) {
+		err = x->transforms[i]->ops->prepare(x->transforms[i],
+						     x->view.map);
+		if (err)
+			return e2q_fail(E2Q_EXIT_INTERNAL, err,
+					_("while preparing to scramble %s"),
+					x->opts->source);
+	}
+	return E2Q_EXIT_OK;
+}
+
+/* ---- passes ---- */
+
+/* One run read from SOURCE: through every transform, then to the sink. */
+static errcode_t pass_run(blk64_t first, blk64_t count, const void *data,
+			  void *priv)
+{
+	struct export *x = priv;
+	unsigned int i;
+	errcode_t err;
+
+	for (i = 0; i < x->ntransforms; i++) {
+		/* the buffer is e2q_meta_read_runs's, ours to change */
+		err = x->transforms[i]->ops->apply(x->transforms[i], first,
+						   count, (void *) data,
+						   x->pass);
+		if (err) {
+			x->failed = STAGE_TRANSFORM;
+			return err;
+		}
+	}
+	err = x->sink->ops->put(x->sink, first, count, data);
+	if (err) {
+		x->failed = STAGE_SINK;
+		return err;
+	}
+	x->done += count;
+	e2q_progress_update(&x->progress, x->done);
+	return 0;
+}
+
+static enum e2q_exit report_pass_error(struct export *x, errcode_t err)
+{
+	e2q_progress_clear(&x->progress);
+	switch (x->failed) {
+	case STAGE_READ:
+		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while reading %s"),
+				x->opts->source);
+	case STAGE_TRANSFORM:
+		return e2q_fail(E2Q_EXIT_INTERNAL, err, _("while scrambling %s"),
+				x->opts->source);
+	default:
+		return e2q_fail(E2Q_EXIT_OUTPUT, err, _("while writing %s"),
+				x->opts->dest);
+	}
+}
+
+static enum e2q_exit write_error(struct export *x, errcode_t err)
+{
+	e2q_progress_clear(&x->progress);
+	return e2q_fail(E2Q_EXIT_OUTPUT, err, _("while writing %s"),
+			x->opts->dest);
+}
+
+/* Every pass the sink asks for, then its finish(). */
+static enum e2q_exit run_passes(struct export *x, uint64_t *bytes_out)
+{
+	unsigned int bs = x->view.fs->blocksize;
+	struct e2q_sink *s = x->sink;
+	struct e2q_pass pass = { NULL, 0 };
+	errcode_t err;
+
+	err = s->ops->plan(s, &pass);
+	for (x->pass = 0; !err && pass.name; x->pass++) {
+		e2q_progress_phase(&x->progress, pass.name,
+				   x->stats.marked_blocks, bs);
+		if (pass.from_source) {
+			x->done = 0;
+			x->failed = STAGE_READ;
+			err = e2q_meta_read_runs(x->view.fs, x->view.map,
+						 READ_BATCH_BYTES / bs,
+						 pass_run, x);
+			if (err)
+				return report_pass_error(x, err);
+		}
+		err = s->ops->end_pass(s, &pass);
+	}
+	if (!err)
+		err = s->ops->finish(s, bytes_out);
+	return err ? write_error(x, err) : E2Q_EXIT_OK;
+}
+
+static void report_done(struct export *x, uint64_t bytes_out)
+{
+	if (!x->sink->ops->needs_walk) {
+		if (x->opts->progress)
+			fprintf(stderr, _("Wrote %llu bytes of metadata to "
+					  "%s\n"), (unsigned long long) bytes_out,
+				x->opts->dest);
+		return;
+	}
+	e2q_progress_end(&x->progress, x->done,
+			 x->done * x->view.fs->blocksize, bytes_out);
+}
+
+/* Opens the output, runs the sink through it, commits or abandons it. */
+static enum e2q_exit write_image(struct export *x,
+				 const struct e2q_sink_ops *ops)
+{
+	uint64_t bytes_out = 0;
+	enum e2q_exit rc;
+
+	rc = e2q_output_open(x->opts->dest, x->opts->source,
+			     x->opts->dst_offset_set, &x->out);
+	if (rc)
+		return rc;
+	x->view.out = &x->out;
+	x->sink = calloc(1, ops->size);
+	if (x->sink) {
+		x->sink->ops = ops;
+		x->sink->x = &x->view;
+	}
+	rc = x->sink ? run_passes(x, &bytes_out) : write_error(x, ENOMEM);
+	if (rc) {
+		e2q_output_abort(&x->out);
+		return rc;
+	}
+	rc = e2q_output_commit(&x->out);
+	if (!rc)
+		report_done(x, bytes_out);
+	return rc;
+}
+
+/* ---- the whole export ---- */
+
+static enum e2q_exit export_fs(struct export *x,
+			       const struct e2q_sink_ops *ops)
+{
+	enum e2q_exit rc;
+
+	rc = add_transforms(x);
+	if (!rc && ops->needs_walk) {
+		e2q_progress_start(&x->progress, x->opts->progress,
+				   _("Walking"), x->view.fs->super->s_inodes_count,
+				   0);
+		rc = walk(x);
+	}
+	if (!rc)
+		rc = prepare_transforms(x);
+	if (!rc)
+		rc = x->opts->dry_run ? ops->dry_run(&x->view)
+				      : write_image(x, ops);
+	return rc;
+}
+
+static enum e2q_exit finish_transforms(struct export *x, enum e2q_exit rc)
+{
+	unsigned int i;
+
+	for (i = 0; i < x->ntransforms; i++)
+		rc = x->transforms[i]->ops->finish(x->transforms[i], rc);
+	return rc;
+}
+
+static void close_export(struct export *x)
+{
+	unsigned int i;
+
+	if (x->sink && x->sink->ops->free)
+		x->sink->ops->free(x->sink);
+	free(x->sink);
+	for (i = 0; i < x->ntransforms; i++)
+		x->transforms[i]->ops->free(x->transforms[i]);
+	if (x->view.map)
+		ext2fs_free_block_bitmap(x->view.map);
+	if (x->view.fs)
+		ext2fs_close_free(&x->view.fs);
+}
+
+enum e2q_exit e2q_run_export(const struct e2q_options *opts)
+{
+	const struct e2q_sink_ops *ops = sink_of(opts->action);
+	struct export x;
+	enum e2q_exit rc;
+
+	memset(&x, 0, sizeof(x));
+	x.opts = x.view.opts = opts;
+	x.view.stats = &x.stats;
+	rc = e2q_refuse_if_mounted_rw(opts);
+	if (!rc)
+		rc = e2q_open_source_fs(opts, &x.view.fs);
+	if (!rc)
+		rc = export_fs(&x, ops);
+	rc = finish_transforms(&x, rc);
+	if (!rc && x.stats.problems)
+		rc = E2Q_EXIT_DAMAGED;
+	close_export(&x);
+	return rc;
+}

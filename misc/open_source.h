@@ -1,0 +1,27 @@
+/*
+ * open_source.h --- the block source every mode that reads a filesystem
+ * starts from: SOURCE opened through libext2fs, a device or image file
+ * through unix_io (-o, -b, -B), a qcow2/qcow image through the qcow
+ * io_manager (-l picks a snapshot), so that -Q, -r -s, .e2i, -ra and
+ * --verify read metadata images as they read devices.  And what every such
+ * mode says about its source: mounted read-write, damaged.
+ *
+ * Functions returning enum e2q_exit have printed their message.
+ */
+#ifndef E2Q_OPEN_SOURCE_H
+#define E2Q_OPEN_SOURCE_H
+
+#include <ext2fs/ext2fs.h>
+
+#include "misc/e2qcow.h"
+
+/* Opens SOURCE read-only; with -b and no -B, tries every block size. */
+enum e2q_exit e2q_open_source_fs(const struct e2q_options *opts,
+				 ext2_filsys *fs);
+/* Refuses (exit 4, one line) a SOURCE mounted read-write, unless -f. */
+enum e2q_exit e2q_refuse_if_mounted_rw(const struct e2q_options *opts);
+/* The problem callback of struct e2q_meta_options; source is SOURCE. */
+void e2q_report_walk_problem(void *source, errcode_t code, ext2_ino_t ino,
+			     dgrp_t group);
+
+#endif /* E2Q_OPEN_SOURCE_H */
