@@ -9,6 +9,8 @@
  * sparse raw file RAW.  `e2qcow -r` converts through
  * e2q_qcow_convert_to_raw() instead, which batches whole clusters: this
  * driver is how r_qcow_formats checks the random-access path byte for byte.
+ * The buffer is filled with a pattern before each read, so that bytes the
+ * reader fails to write (a hole or zero area it skips) differ.
  * On failure prints one line "IMAGE: STRUCTURE at offset N: MESSAGE",
  * removes RAW and exits 2.
  */
@@ -26,6 +28,7 @@
 #include "e2q_err.h"
 
 #define CHUNK 77777	/* odd: reads start and end inside clusters */
+#define POISON 0xa5	/* fills the buffer: bytes pread leaves unwritten show */
 #define MAX_HOLE_BLOCK (1U << 20)	/* raw_output's limit */
 
 static unsigned int block_size(const e2q_qcow_image *img)
@@ -47,6 +50,7 @@ static errcode_t copy_by_pread(e2q_qcow_image *img, e2q_raw_output *out,
 	while (!err && off < size) {
 		size_t n = size - off < CHUNK ? (size_t) (size - off) : CHUNK;
 
+		memset(buf, POISON, n);
 		err = e2q_qcow_pread(img, buf, n, off, problem);
 		if (!err)
 			err = e2q_raw_output_write(out, off, buf, n);
