@@ -444,7 +444,7 @@ build_test_prog() {
 	done
 	extra=$(sed -n 's/^LIBS = //p' "$top/MCONFIG")
 	san=$(sed -n 's/^SANITIZER_FLAGS = //p' "$top/MCONFIG")
-	echo "+ ${CC:-cc} -o $out $src $*"
+	echo "+ ${CC:-cc} ${san:+$san }-o $out $src $*"
 	# shellcheck disable=SC2086
 	${CC:-cc} -O1 -g $san -D_GNU_SOURCE -I"$top" -I"$SRCDIR/.." \
 		-I"$top/lib/support" -I"$SRCDIR/../lib" -o "$out" \
