@@ -380,3 +380,74 @@ expect_failure() {
 	fi
 	return $ok
 }
+
+# ---------------------------------------------------------------------------
+# Verdicts of scripts that make many checks
+#
+# A script sets status=0, logs each check with ok or mismatch (or runs a
+# helper that prints its own verdict, such as same_bytes, through checked),
+# and ends with checks_done.
+
+CHECKS_OK=0
+CHECKS_MISMATCHED=0
+
+# ok WHAT: a check that held.
+ok() {
+	CHECKS_OK=$((CHECKS_OK + 1))
+	echo "ok: $*"
+}
+
+# mismatch WHAT: a check that did not hold; the test will fail.
+mismatch() {
+	CHECKS_MISMATCHED=$((CHECKS_MISMATCHED + 1))
+	status=1
+	echo "MISMATCH: $*"
+}
+
+# checked CMD...: run a helper that prints its own verdict and returns
+# non-zero on a mismatch (same_bytes, qemu_check, fsck_clean...); count it.
+checked() {
+	if "$@"; then
+		CHECKS_OK=$((CHECKS_OK + 1))
+	else
+		CHECKS_MISMATCHED=$((CHECKS_MISMATCHED + 1))
+		status=1
+	fi
+}
+
+# checks_done WHAT LEAST: print the counts and exit with the test's verdict;
+# fewer than LEAST checks that held is a failure too (a loop that checked
+# nothing must not pass).
+checks_done() {
+	echo "$1: $CHECKS_OK ok, $CHECKS_MISMATCHED mismatched"
+	if [ "$CHECKS_OK" -lt "$2" ]; then
+		echo "MISMATCH: only $CHECKS_OK checks held, at least $2 expected"
+		status=1
+	fi
+	exit "${status:-1}"
+}
+
+# ---------------------------------------------------------------------------
+# Test drivers of tests/progs, linked with this build's libraries
+
+# build_test_prog OUTPUT SOURCE [FLAGS] LIBRARY.a...: compile
+# tests/progs/SOURCE against the libraries of the build under test, with
+# its sanitizer flags (which its libraries need) and its LIBS.  A library
+# that has not been built, or a driver that does not compile, fails the test.
+build_test_prog() {
+	local out=$1 src=$2 top=$BUILDDIR/.. arg extra san
+	shift 2
+	for arg in "$@"; do
+		case $arg in
+		*.a) [ -f "$arg" ] || fail "$arg has not been built" ;;
+		esac
+	done
+	extra=$(sed -n 's/^LIBS = //p' "$top/MCONFIG")
+	san=$(sed -n 's/^SANITIZER_FLAGS = //p' "$top/MCONFIG")
+	echo "+ ${CC:-cc} ${san:+$san }-o $out $src $*"
+	# shellcheck disable=SC2086
+	${CC:-cc} -O1 -g $san -D_GNU_SOURCE -I"$top" -I"$SRCDIR/.." \
+		-I"$top/lib/support" -I"$SRCDIR/../lib" -o "$out" \
+		"$SRCDIR/progs/$src" "$@" $extra ||
+		fail "cannot build $out from tests/progs/$src"
+}

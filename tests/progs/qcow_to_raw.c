@@ -1,12 +1,18 @@
 /*
- * qcow_to_raw.c --- test driver for the qcow reader, independent of misc/.
+ * qcow_to_raw.c --- test driver for the qcow reader's random access.
  *
- *   qcow_to_raw [-l SNAPSHOT] [-p] IMAGE RAW
+ *   qcow_to_raw [-l SNAPSHOT] IMAGE RAW
  *
- * Converts IMAGE to a sparse raw file RAW through e2q_qcow_convert_to_raw(),
- * or with -p through e2q_qcow_pread() in odd-sized chunks (to exercise the
- * random-access path).  On failure prints one line
- * "IMAGE: STRUCTURE at offset N: MESSAGE", removes RAW and exits 2.
+ * Reads the whole guest disk of IMAGE (or of its internal snapshot) through
+ * e2q_qcow_pread() in chunks of an odd size, so that reads start and end
+ * inside clusters, subclusters and compressed clusters, and writes it to the
+ * sparse raw file RAW.  `e2qcow -r` converts through
+ * e2q_qcow_convert_to_raw() instead, which batches whole clusters: this
+ * driver is how r_qcow_formats checks the random-access path byte for byte.
+ * The buffer is filled with a pattern before each read, so that bytes the
+ * reader fails to write (a hole or zero area it skips) differ.
+ * On failure prints one line "IMAGE: STRUCTURE at offset N: MESSAGE",
+ * removes RAW and exits 2.
  */
 #include "config.h"
 
@@ -21,7 +27,8 @@
 #include "support/raw_output.h"
 #include "e2q_err.h"
 
-#define CHUNK 77777
+#define CHUNK 77777	/* odd: reads start and end inside clusters */
+#define POISON 0xa5	/* fills the buffer: bytes pread leaves unwritten show */
 #define MAX_HOLE_BLOCK (1U << 20)	/* raw_output's limit */
 
 static unsigned int block_size(const e2q_qcow_image *img)
@@ -43,6 +50,7 @@ static errcode_t copy_by_pread(e2q_qcow_image *img, e2q_raw_output *out,
 	while (!err && off < size) {
 		size_t n = size - off < CHUNK ? (size_t) (size - off) : CHUNK;
 
+		memset(buf, POISON, n);
 		err = e2q_qcow_pread(img, buf, n, off, problem);
 		if (!err)
 			err = e2q_raw_output_write(out, off, buf, n);
@@ -58,19 +66,17 @@ int main(int argc, char **argv)
 	struct e2q_qcow_problem problem = { NULL, 0 };
 	e2q_qcow_image *img = NULL;
 	e2q_raw_output *out = NULL;
-	int opt, use_pread = 0, fd, ofd = -1;
+	int opt, fd, ofd = -1;
 	errcode_t err;
 
-	while ((opt = getopt(argc, argv, "l:p")) != -1) {
+	while ((opt = getopt(argc, argv, "l:")) != -1) {
 		if (opt == 'l')
 			params.snapshot = optarg;
-		else if (opt == 'p')
-			use_pread = 1;
 		else
 			return 1;
 	}
 	if (argc - optind != 2) {
-		fprintf(stderr, "usage: qcow_to_raw [-l SNAP] [-p] IMAGE RAW\n");
+		fprintf(stderr, "usage: qcow_to_raw [-l SNAP] IMAGE RAW\n");
 		return 1;
 	}
 	add_error_table(&et_e2q_error_table);
@@ -89,8 +95,7 @@ int main(int argc, char **argv)
 		err = e2q_raw_output_new(ofd, 0, e2q_qcow_virtual_size(img),
 					 block_size(img), 0, &out);
 	if (!err)
-		err = use_pread ? copy_by_pread(img, out, &problem)
-				: e2q_qcow_convert_to_raw(img, out, &problem);
+		err = copy_by_pread(img, out, &problem);
 	if (!err)
 		err = e2q_raw_output_finish(out);
 	e2q_raw_output_free(out);
