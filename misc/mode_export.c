@@ -123,7 +123,7 @@ static int mark_metadata(struct export *x)
 			x->opts->source);
 		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_SOURCE;
 	}
-	return e2q_scramble_ready(x->scramble);
+	return e2q_scramble_ready(x->scramble, x->map);
 }
 
 /* Plans the clusters that hold a run of blocks. */
@@ -222,6 +222,7 @@ static int read_pass(struct export *x, const char *what)
 	errcode_t err;
 
 	x->done = 0;
+	e2q_scramble_new_pass(x->scramble);
 	e2q_progress_phase(&x->progress, what, x->stats.marked_blocks, bs);
 	err = e2q_meta_read_runs(x->fs, x->map, READ_BATCH_BYTES / bs,
 				 store_run, x);

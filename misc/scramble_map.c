@@ -26,6 +26,7 @@ struct e2q_scramble_ctx {
 	FILE *map;
 	const char *map_path;
 	int map_errno;
+	struct e2q_scramble_stats tally;	/* of the current read pass */
 };
 
 static void write_escaped(FILE *f, const char *name, unsigned int len)
@@ -92,7 +93,7 @@ int e2q_scramble_start(const struct e2q_options *o, ext2_filsys fs,
 	c->fs = fs;
 	memset(&so, 0, sizeof(so));
 	so.keep_xattrs = o->keep_xattrs;
-	so.renamed = note_renamed;
+	so.renamed = o->scramble_map ? note_renamed : NULL;
 	so.priv = c;
 	err = e2q_scrambler_new(fs, &so, &c->s);
 	if (err) {
@@ -106,9 +107,9 @@ int e2q_scramble_start(const struct e2q_options *o, ext2_filsys fs,
 	return o->scramble_map ? open_map(c, o->scramble_map) : E2Q_EXIT_OK;
 }
 
-int e2q_scramble_ready(struct e2q_scramble_ctx *c)
+int e2q_scramble_ready(struct e2q_scramble_ctx *c, ext2fs_block_bitmap map)
 {
-	errcode_t err = c ? e2q_scrambler_prepare(c->s) : 0;
+	errcode_t err = c ? e2q_scrambler_prepare(c->s, map) : 0;
 
 	if (err) {
 		com_err(e2q_program_name, err, _("while scrambling"));
@@ -117,19 +118,25 @@ int e2q_scramble_ready(struct e2q_scramble_ctx *c)
 	return E2Q_EXIT_OK;
 }
 
+void e2q_scramble_new_pass(struct e2q_scramble_ctx *c)
+{
+	if (c)
+		memset(&c->tally, 0, sizeof(c->tally));
+}
+
 errcode_t e2q_scramble_run(struct e2q_scramble_ctx *c, blk64_t first,
 			   blk64_t count, const void *data)
 {
 	/* the buffer is e2q_meta_read_runs's, handed to us to change */
-	return e2q_scramble_blocks(c->s, first, count, (void *) data);
+	return e2q_scramble_blocks(c->s, first, count, (void *) data,
+				   &c->tally);
 }
 
 static void say_what_was_hidden(struct e2q_scramble_ctx *c)
 {
-	struct e2q_scramble_stats st;
+	const struct e2q_scramble_stats *st = &c->tally;
 
-	e2q_scrambler_get_stats(c->s, &st);
-	if (!st.journal_blocks)
+	if (!st->journal_blocks)
 		return;
 	com_err(e2q_program_name, 0,
 		ext2fs_has_feature_journal_needs_recovery(c->fs->super) ?
@@ -137,7 +144,7 @@ static void say_what_was_hidden(struct e2q_scramble_ctx *c)
 		  "zeroed in the image to hide the names they may hold") :
 		_("-s: the journal is clean; its %llu blocks were zeroed in "
 		  "the image to hide the names they may hold"),
-		(unsigned long long) st.journal_blocks);
+		(unsigned long long) st->journal_blocks);
 }
 
 int e2q_scramble_end(struct e2q_scramble_ctx *c, int rc)

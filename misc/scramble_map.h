@@ -20,8 +20,10 @@ struct e2q_scramble_ctx;
 int e2q_scramble_start(const struct e2q_options *o, ext2_filsys fs,
 		       struct e2q_meta_options *mo,
 		       struct e2q_scramble_ctx **ret);
-/* After the walk, before the first block is scrambled. */
-int e2q_scramble_ready(struct e2q_scramble_ctx *c);
+/* After the walk, before the first block is scrambled: fixes the names. */
+int e2q_scramble_ready(struct e2q_scramble_ctx *c, ext2fs_block_bitmap map);
+/* Before each read pass: what is said at the end counts the last pass. */
+void e2q_scramble_new_pass(struct e2q_scramble_ctx *c);
 /* Scrambles a run read by e2q_meta_read_runs, in its buffer. */
 errcode_t e2q_scramble_run(struct e2q_scramble_ctx *c, blk64_t first,
 			   blk64_t count, const void *data);

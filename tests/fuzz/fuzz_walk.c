@@ -7,7 +7,9 @@
  * applied to the base image named by $FUZZ_WALK_BASE; the result is opened
  * with libext2fs, walked by e2q_meta_mark() (with the scrambler's role
  * callback) and every marked block read and scrambled, as e2qcow -s -Q does.
- * A crash, a sanitizer report, or a walk that does not end is a bug.
+ * A crash, a sanitizer report, or a walk that does not end is a bug; so is
+ * a run that scrambles to other bytes the second time (the scrambler must
+ * be a pure function: exports read some filesystems twice).
  *
  * Built two ways (see tests/fuzz/build.sh):
  *  - with clang -fsanitize=fuzzer: a libFuzzer target;
@@ -62,10 +64,30 @@ static void load_base(const char *path)
 		die("pwrite");
 }
 
+#define RUN_BLOCKS	256
+
+struct fuzz_run {
+	e2q_scrambler *s;
+	char *copy;		/* RUN_BLOCKS blocks */
+	unsigned int blocksize;
+};
+
 static errcode_t scramble_run(blk64_t first, blk64_t count, const void *data,
 			      void *priv)
 {
-	return e2q_scramble_blocks(priv, first, count, (void *) data);
+	struct fuzz_run *r = priv;
+	size_t bytes = (size_t) count * r->blocksize;
+	errcode_t err, again;
+
+	memcpy(r->copy, data, bytes);
+	err = e2q_scramble_blocks(r->s, first, count, (void *) data, NULL);
+	again = e2q_scramble_blocks(r->s, first, count, r->copy, NULL);
+	if (err != again || memcmp(r->copy, data, bytes) != 0) {
+		fprintf(stderr, "blocks %llu+%llu scramble differently twice\n",
+			(unsigned long long) first, (unsigned long long) count);
+		abort();
+	}
+	return err;
 }
 
 static void walk(void)
@@ -75,6 +97,7 @@ static void walk(void)
 	struct e2q_scramble_options so;
 	e2q_scrambler *s = NULL;
 	ext2fs_block_bitmap map = NULL;
+	struct fuzz_run run;
 	ext2_filsys fs;
 
 	if (ext2fs_open2(work_path, NULL, EXT2_FLAG_64BITS |
@@ -88,8 +111,13 @@ static void walk(void)
 		goto out;
 	mo.role = e2q_scrambler_note_role;
 	mo.role_priv = s;
-	if (!e2q_meta_mark(fs, &mo, map, &stats) && !e2q_scrambler_prepare(s))
-		e2q_meta_read_runs(fs, map, 256, scramble_run, s);
+	run.s = s;
+	run.blocksize = fs->blocksize;
+	run.copy = malloc((size_t) RUN_BLOCKS * fs->blocksize);
+	if (run.copy && !e2q_meta_mark(fs, &mo, map, &stats) &&
+	    !e2q_scrambler_prepare(s, map))
+		e2q_meta_read_runs(fs, map, RUN_BLOCKS, scramble_run, &run);
+	free(run.copy);
 out:
 	if (map)
 		ext2fs_free_block_bitmap(map);
