@@ -123,6 +123,8 @@ static int mark_metadata(struct export *x)
 			x->opts->source);
 		return err == ENOMEM ? E2Q_EXIT_INTERNAL : E2Q_EXIT_SOURCE;
 	}
+	if (x->opts->dry_run)
+		return E2Q_EXIT_OK;	/* nothing scrambled: no names to fix */
 	return e2q_scramble_ready(x->scramble, x->map);
 }
 
