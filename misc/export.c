@@ -147,6 +147,8 @@ static enum e2q_exit prepare_transforms(struct export *x)
 	unsigned int i;
 	errcode_t err;
 
+	if (x->opts->dry_run)
+		return E2Q_EXIT_OK;	/* nothing will be transformed */
 	for (i = 0; i < x->ntransforms; i++) {
 		err = x->transforms[i]->ops->prepare(x->transforms[i],
 						     x->view.map);

@@ -28,6 +28,7 @@ struct scramble_transform {
 	ext2_filsys fs;
 	FILE *map;
 	const char *map_path;
+	struct e2q_scramble_stats tally;	/* what pass 0 changed */
 };
 
 static void write_escaped(FILE *f, const char *name, unsigned int len)
@@ -93,8 +94,7 @@ static errcode_t scramble_prepare(struct e2q_transform *t,
 {
 	struct scramble_transform *c = (struct scramble_transform *) t;
 
-	(void) map;
-	return e2q_scrambler_prepare(c->s);
+	return e2q_scrambler_prepare(c->s, map);
 }
 
 static errcode_t scramble_apply(struct e2q_transform *t, blk64_t first,
@@ -102,16 +102,16 @@ static errcode_t scramble_apply(struct e2q_transform *t, blk64_t first,
 {
 	struct scramble_transform *c = (struct scramble_transform *) t;
 
-	(void) pass;
-	return e2q_scramble_blocks(c->s, first, count, data);
+	/* every pass gives the same bytes: count what changed once */
+	return e2q_scramble_blocks(c->s, first, count, data,
+				   pass == 0 ? &c->tally : NULL);
 }
 
 static void say_what_was_hidden(struct scramble_transform *c)
 {
-	struct e2q_scramble_stats st;
+	const struct e2q_scramble_stats *st = &c->tally;
 
-	e2q_scrambler_get_stats(c->s, &st);
-	if (!st.journal_blocks)
+	if (!st->journal_blocks)
 		return;
 	com_err(e2q_program_name, 0,
 		ext2fs_has_feature_journal_needs_recovery(c->fs->super) ?
@@ -119,7 +119,7 @@ static void say_what_was_hidden(struct scramble_transform *c)
 		  "zeroed in the image to hide the names they may hold") :
 		_("-s: the journal is clean; its %llu blocks were zeroed in "
 		  "the image to hide the names they may hold"),
-		(unsigned long long) st.journal_blocks);
+		(unsigned long long) st->journal_blocks);
 }
 
 /* Closes the map; returns rc, or the map's write error when rc was 0. */
@@ -173,7 +173,7 @@ enum e2q_exit e2q_scramble_transform_new(const struct e2q_options *o,
 	c->fs = fs;
 	memset(&so, 0, sizeof(so));
 	so.keep_xattrs = o->keep_xattrs;
-	so.renamed = note_renamed;
+	so.renamed = o->scramble_map ? note_renamed : NULL;
 	so.priv = c;
 	err = e2q_scrambler_new(fs, &so, &c->s);
 	if (err) {

@@ -41,14 +41,9 @@ void e2q_scrambler_free(e2q_scrambler *s)
 		return;
 	free(s->runs);
 	free(s->itables);
-	e2q_scramble_name_counters_free(s);
+	free(s->planned);
+	free(s->starts);
 	free(s);
-}
-
-void e2q_scrambler_get_stats(const e2q_scrambler *s,
-			     struct e2q_scramble_stats *st)
-{
-	*st = s->stats;
 }
 
 void e2q_scrambler_note_role(void *scrambler, blk64_t first, blk64_t count,
@@ -57,7 +52,7 @@ void e2q_scrambler_note_role(void *scrambler, blk64_t first, blk64_t count,
 	e2q_scrambler *s = scrambler;
 	struct role_run *last = s->nruns ? &s->runs[s->nruns - 1] : NULL;
 
-	if (role == E2Q_META_TREE || role == E2Q_META_FILE_DATA)
+	if (role == E2Q_META_TREE || role == E2Q_META_FILE_DATA || s->err)
 		return;		/* nothing in them to hide */
 	if (last && last->ino == ino && last->role == role &&
 	    last->first + last->count == first) {
@@ -114,7 +109,8 @@ static size_t count_starting_by(const void *table, size_t n, size_t stride,
 	return lo;
 }
 
-errcode_t e2q_scrambler_prepare(e2q_scrambler *s)
+/* Sorts the role runs, and lists the inode tables in the same way. */
+errcode_t e2q_scramble_index_blocks(e2q_scrambler *s)
 {
 	ext2_filsys fs = s->fs;
 	dgrp_t g;
@@ -122,6 +118,8 @@ errcode_t e2q_scrambler_prepare(e2q_scrambler *s)
 	if (s->err)
 		return s->err;
 	qsort(s->runs, s->nruns, sizeof(*s->runs), by_first);
+	free(s->itables);
+	s->nitables = 0;
 	s->itables = calloc(fs->group_desc_count, sizeof(*s->itables));
 	if (!s->itables)
 		return ENOMEM;
@@ -135,7 +133,8 @@ errcode_t e2q_scrambler_prepare(e2q_scrambler *s)
 	return 0;
 }
 
-static const struct role_run *role_of(const e2q_scrambler *s, blk64_t blk)
+const struct role_run *e2q_scramble_role_of(const e2q_scrambler *s,
+					    blk64_t blk)
 {
 	size_t n = count_starting_by(s->runs, s->nruns, sizeof(*s->runs), blk);
 
@@ -155,6 +154,18 @@ static long itable_group_of(const e2q_scrambler *s, blk64_t blk,
 		return -1;
 	*index = blk - s->itables[n - 1].first;
 	return (long) s->itables[n - 1].group;
+}
+
+/* blk is in an inode table, and no role sends it elsewhere. */
+int e2q_scramble_in_itable(const e2q_scrambler *s, blk64_t blk)
+{
+	const struct role_run *r = e2q_scramble_role_of(s, blk);
+	blk64_t index;
+
+	if (r && (r->role == E2Q_META_DIR || r->role == E2Q_META_SYMLINK ||
+		  r->role == E2Q_META_XATTR || r->role == E2Q_META_JOURNAL))
+		return 0;
+	return itable_group_of(s, blk, &index) >= 0;
 }
 
 static enum e2q_inline_kind inline_kind(__u16 mode, __u32 flags)
@@ -179,48 +190,58 @@ static int target_in_inode(struct ext2_inode *inode, __u32 flags)
 	       (inode->i_blocks == 0 || inode->i_file_acl != 0);
 }
 
-/* One inode in its on-disk form; returns 1 when it changed. */
-static int scramble_inode_fields(e2q_scrambler *s, ext2_ino_t ino, char *raw)
+/*
+ * One inode in its on-disk form; returns 1 when it changed.  An inline
+ * directory's names (in i_block, then in system.data) are numbered from 0:
+ * the directory has no blocks that could have made names before.
+ */
+static int scramble_inode_fields(struct scramble_call *c, ext2_ino_t ino,
+				 char *raw)
 {
 	struct ext2_inode *inode = (struct ext2_inode *) raw;
 	__u16 mode = ext2fs_le16_to_cpu(inode->i_mode);
 	__u32 flags = ext2fs_le32_to_cpu(inode->i_flags);
-	int inline_data = (flags & EXT4_INLINE_DATA_FL) != 0;
+	enum e2q_inline_kind kind = inline_kind(mode, flags);
+	struct namer namer, *n = NULL;
 	int changed = 0;
 
+	if (kind == E2Q_INLINE_DIR) {
+		e2q_namer_init(&namer, ino, c->plan);
+		n = &namer;
+	}
 	if (LINUX_S_ISLNK(mode) && target_in_inode(inode, flags)) {
 		unsigned int size = EXT2_I_SIZE(inode);
 
 		e2q_scramble_target((char *) inode->i_block,
 				    size < sizeof(inode->i_block) ? size :
 				    sizeof(inode->i_block));
-		s->stats.symlinks++;
+		c->counted.symlinks++;
 		changed = 1;
 	}
 	if (LINUX_S_ISDIR(mode) && inode->i_links_count &&
 	    (flags & EXT2_INDEX_FL)) {
 		inode->i_flags = ext2fs_cpu_to_le32(flags & ~EXT2_INDEX_FL);
-		s->stats.htree_dirs++;
+		c->counted.htree_dirs++;
 		changed = 1;
 	}
-	if (LINUX_S_ISDIR(mode) && inline_data && inode->i_links_count) {
+	if (kind == E2Q_INLINE_DIR && inode->i_links_count) {
 		/* i_block: the parent's inode number, then entries */
-		e2q_scramble_dirents(s, ino, (char *) inode->i_block + 4,
+		e2q_scramble_dirents(c, n, (char *) inode->i_block + 4,
 				     sizeof(inode->i_block) - 4, 0);
 		changed = 1;
 	}
-	if (e2q_scramble_inode_xattrs(s, ino, raw, inline_kind(mode, flags)))
+	if (e2q_scramble_inode_xattrs(c, raw, kind, n))
 		changed = 1;
 	return changed;
 }
 
-static void scramble_inode_block(e2q_scrambler *s, dgrp_t group,
+static void scramble_inode_block(struct scramble_call *c, dgrp_t group,
 				 blk64_t index, char *buf)
 {
-	ext2_filsys fs = s->fs;
+	ext2_filsys fs = c->s->fs;
 	unsigned int isize = EXT2_INODE_SIZE(fs->super);
 	unsigned int i, per_block = fs->blocksize / isize;
-	int csum = ext2fs_has_feature_metadata_csum(fs->super);
+	int csum = !c->plan && ext2fs_has_feature_metadata_csum(fs->super);
 
 	for (i = 0; i < per_block; i++) {
 		ext2_ino_t ino = group * fs->super->s_inodes_per_group +
@@ -233,27 +254,29 @@ static void scramble_inode_block(e2q_scrambler *s, dgrp_t group,
 		    ino > fs->super->s_inodes_count)
 			break;
 		csum_ok = csum && ext2fs_inode_csum_verify(fs, ino, inode);
-		if (scramble_inode_fields(s, ino, (char *) inode) && csum_ok)
+		if (scramble_inode_fields(c, ino, (char *) inode) && csum_ok)
 			ext2fs_inode_csum_set(fs, ino, inode);
 	}
 }
 
-static void scramble_symlink_block(e2q_scrambler *s, ext2_ino_t ino, char *buf)
+static void scramble_symlink_block(struct scramble_call *c, ext2_ino_t ino,
+				   char *buf)
 {
 	struct ext2_inode inode;
-	unsigned int bs = s->fs->blocksize, size;
+	unsigned int bs = c->s->fs->blocksize, size;
 
-	if (ext2fs_read_inode(s->fs, ino, &inode))
+	if (ext2fs_read_inode(c->s->fs, ino, &inode))
 		size = bs;	/* unknown length: scramble it all */
 	else
 		size = EXT2_I_SIZE(&inode) < bs ? EXT2_I_SIZE(&inode) : bs;
 	e2q_scramble_target(buf, size);
 	memset(buf + size, 0, bs - size);
-	s->stats.symlinks++;
+	c->counted.symlinks++;
 }
 
-static void zero_journal_block(e2q_scrambler *s, char *buf)
+static void zero_journal_block(struct scramble_call *c, char *buf)
 {
+	unsigned int bs = c->s->fs->blocksize;
 	const __u32 *h = (const __u32 *) buf;
 	__u32 type = ext2fs_be32_to_cpu(h[1]);
 
@@ -262,13 +285,13 @@ static void zero_journal_block(e2q_scrambler *s, char *buf)
 	if (ext2fs_be32_to_cpu(h[0]) == JBD2_MAGIC &&
 	    (type == JBD2_SUPERBLOCK_V1 || type == JBD2_SUPERBLOCK_V2))
 		return;
-	for (i = 0; i < s->fs->blocksize / 4; i++)
+	for (i = 0; i < bs / 4; i++)
 		if (h[i])
 			break;
-	if (i == s->fs->blocksize / 4)
+	if (i == bs / 4)
 		return;		/* already zero: nothing to hide */
-	memset(buf, 0, s->fs->blocksize);
-	s->stats.journal_blocks++;
+	memset(buf, 0, bs);
+	c->counted.journal_blocks++;
 }
 
 static void scramble_string(char *p, unsigned int max)
@@ -276,7 +299,7 @@ static void scramble_string(char *p, unsigned int max)
 	e2q_scramble_target(p, (unsigned int) strnlen(p, max));
 }
 
-static void scramble_superblock(e2q_scrambler *s, char *raw)
+static void scramble_superblock(const e2q_scrambler *s, char *raw)
 {
 	struct ext2_super_block *sb = (struct ext2_super_block *) raw;
 	int csum_ok;
@@ -292,7 +315,7 @@ static void scramble_superblock(e2q_scrambler *s, char *raw)
 }
 
 /* The MMP block names the host and the device that last had the fs open. */
-static void scramble_mmp(e2q_scrambler *s, char *raw)
+static void scramble_mmp(const e2q_scrambler *s, char *raw)
 {
 	struct mmp_struct *mmp = (struct mmp_struct *) raw;
 	int csum_ok;
@@ -322,25 +345,26 @@ static int is_backup_superblock(ext2_filsys fs, blk64_t blk, const char *buf)
 	       ext2fs_le16_to_cpu(sb->s_magic) == EXT2_SUPER_MAGIC;
 }
 
-static void scramble_block(e2q_scrambler *s, blk64_t blk, char *buf)
+void e2q_scramble_one_block(struct scramble_call *c, blk64_t blk, char *buf)
 {
-	const struct role_run *r = role_of(s, blk);
+	const e2q_scrambler *s = c->s;
+	const struct role_run *r = e2q_scramble_role_of(s, blk);
 	blk64_t index;
 	long group;
 
 	if (r) {
 		switch (r->role) {
 		case E2Q_META_DIR:
-			e2q_scramble_dir_block(s, r->ino, buf);
+			e2q_scramble_dir_block(c, r->ino, blk, buf);
 			return;
 		case E2Q_META_SYMLINK:
-			scramble_symlink_block(s, r->ino, buf);
+			scramble_symlink_block(c, r->ino, buf);
 			return;
 		case E2Q_META_XATTR:
-			e2q_scramble_xattr_block(s, r->ino, blk, buf);
+			e2q_scramble_xattr_block(c, r->ino, blk, buf);
 			return;
 		case E2Q_META_JOURNAL:
-			zero_journal_block(s, buf);
+			zero_journal_block(c, buf);
 			return;
 		default:
 			break;
@@ -348,40 +372,40 @@ static void scramble_block(e2q_scrambler *s, blk64_t blk, char *buf)
 	}
 	group = itable_group_of(s, blk, &index);
 	if (group >= 0)
-		scramble_inode_block(s, (dgrp_t) group, index, buf);
+		scramble_inode_block(c, (dgrp_t) group, index, buf);
 	else if (is_mmp_block(s->fs, blk))
 		scramble_mmp(s, buf);
 	else if (is_backup_superblock(s->fs, blk, buf))
 		scramble_superblock(s, buf);	/* copied with -b */
 }
 
-/*
- * Runs come in ascending order; a run that does not is the start of another
- * pass over the same blocks (a qcow2 stream is measured, then written): the
- * names start over, so that every pass gives the same bytes.
- */
-static void notice_new_pass(e2q_scrambler *s, blk64_t first)
+static void add_stats(struct e2q_scramble_stats *to,
+		      const struct e2q_scramble_stats *from)
 {
-	if (s->last_first && first < s->last_first) {
-		e2q_scramble_name_counters_free(s);
-		memset(&s->stats, 0, sizeof(s->stats));
-		s->pass++;
-	}
-	s->last_first = first + 1;
+	to->names += from->names;
+	to->symlinks += from->symlinks;
+	to->xattr_values += from->xattr_values;
+	to->htree_dirs += from->htree_dirs;
+	to->journal_blocks += from->journal_blocks;
 }
 
-errcode_t e2q_scramble_blocks(e2q_scrambler *s, blk64_t first, blk64_t count,
-			      void *data)
+errcode_t e2q_scramble_blocks(const e2q_scrambler *s, blk64_t first,
+			      blk64_t count, void *data,
+			      struct e2q_scramble_stats *tally)
 {
+	struct scramble_call c = { .s = s };
 	unsigned int bs = s->fs->blocksize;
 	char *buf = data;
 	blk64_t i;
 
-	notice_new_pass(s, first);
+	if (!s->prepared)
+		return EINVAL;
 	if (first * bs <= SUPERBLOCK_OFFSET &&
 	    (first + count) * bs >= SUPERBLOCK_OFFSET + SUPERBLOCK_OFFSET)
 		scramble_superblock(s, buf + SUPERBLOCK_OFFSET - first * bs);
-	for (i = 0; i < count && !s->err; i++)
-		scramble_block(s, first + i, buf + i * bs);
-	return s->err;
+	for (i = 0; i < count; i++)
+		e2q_scramble_one_block(&c, first + i, buf + i * bs);
+	if (tally)
+		add_stats(tally, &c.counted);
+	return 0;
 }

@@ -2,15 +2,17 @@
  * scramble.h --- hides names and contents in the metadata blocks of an
  * ext2/3/4 filesystem (-s), keeping the image a valid filesystem.
  *
- * The scrambler transforms block buffers between the read and the write; it
- * never reads blocks itself except inodes through libext2fs (ext2fs_read_inode
- * on the source filesystem, to learn a directory's flags or a symlink's size).
+ * The scrambler transforms block buffers between the read and the write.
  * It learns which blocks hold directories, slow symlinks, xattrs and the
- * journal from the walk: pass e2q_scrambler_note_role as the role callback of
- * e2q_meta_mark() with the scrambler as priv, then call e2q_scrambler_prepare()
- * once, then e2q_scramble_blocks() on every run, in ascending order; a run
- * below the previous one starts a new pass, which gives the same bytes as
- * the first (the renamed callback is called in the first pass only).
+ * journal from the walk: pass e2q_scrambler_note_role as the role callback
+ * of e2q_meta_mark() with the scrambler as priv.  Then, once, before any
+ * block is scrambled, e2q_scrambler_prepare() reads the directory blocks
+ * set in the map (ascending, in large runs, through fs->io) and fixes every
+ * new name: the plan.  From then on e2q_scramble_blocks() is a pure function
+ * of a block's bytes and the plan: any pass, over runs in any order, gives
+ * the same bytes, and nothing tells it where a pass begins.  Apart from
+ * prepare() it reads only inodes through libext2fs (ext2fs_read_inode on the
+ * source filesystem, to learn a directory's flags or a symlink's size).
  *
  * What changes:
  *  - every directory entry name becomes a deterministic name of the same
@@ -33,8 +35,14 @@
  * recomputed under metadata_csum, but only where the original checksum was
  * correct, so damage stays visible.
  *
- * Memory: one record per directory / symlink / xattr / journal run, and a
- * counter per (directory, name length).  Errors: errno values (ENOMEM).
+ * Memory: one record per directory / symlink / xattr / journal run; the
+ * plan holds 16 bytes per directory block whose names do not all start at
+ * 0 (in practice, a directory's blocks after its first), and 8 per name
+ * length such a block carries on.  prepare() also holds, while it runs, a
+ * counter per (directory, name length) and a 1 MiB read buffer.
+ * Errors: errno values (ENOMEM; EINVAL: scrambling before prepare()); a
+ * directory block that prepare() cannot read is left out of the plan, and
+ * the read that follows, the export's own, reports the failure.
  */
 #ifndef E2Q_SCRAMBLE_H
 #define E2Q_SCRAMBLE_H
@@ -69,13 +77,24 @@ void e2q_scrambler_free(e2q_scrambler *s);
 /* The role callback of struct e2q_meta_options; priv is the scrambler. */
 void e2q_scrambler_note_role(void *scrambler, blk64_t first, blk64_t count,
 			     enum e2q_meta_role role, ext2_ino_t ino);
-errcode_t e2q_scrambler_prepare(e2q_scrambler *s);
 
-/* Scrambles blocks [first, first + count) held in data, in place. */
-errcode_t e2q_scramble_blocks(e2q_scrambler *s, blk64_t first, blk64_t count,
-			      void *data);
+/*
+ * Once, after the walk and before any block is scrambled: reads the
+ * directory blocks that are set in map and fixes every new name.
+ * opts->renamed is called here, once per renamed entry, in ascending block
+ * order (with a renamed callback, prepare() reads the inode tables in the
+ * map too, for the entries of inline directories).
+ */
+errcode_t e2q_scrambler_prepare(e2q_scrambler *s, ext2fs_block_bitmap map);
 
-void e2q_scrambler_get_stats(const e2q_scrambler *s,
-			     struct e2q_scramble_stats *st);
+/*
+ * Scrambles blocks [first, first + count) held in data, in place.  Pure:
+ * the same bytes in give the same bytes out, in any pass and any order of
+ * runs; never allocates.  When tally is not NULL, adds to it what it
+ * changed.
+ */
+errcode_t e2q_scramble_blocks(const e2q_scrambler *s, blk64_t first,
+			      blk64_t count, void *data,
+			      struct e2q_scramble_stats *tally);
 
 #endif /* E2Q_SCRAMBLE_H */

@@ -38,7 +38,7 @@ static int is_system_data(const struct ext2_ext_attr_entry *e)
 }
 
 /* Changes one value in place; 1 when it changed. */
-static int scramble_value(e2q_scrambler *s, ext2_ino_t ino,
+static int scramble_value(struct scramble_call *c, struct namer *namer,
 			  const struct ext2_ext_attr_entry *e, char *value,
 			  enum e2q_inline_kind kind)
 {
@@ -46,15 +46,15 @@ static int scramble_value(e2q_scrambler *s, ext2_ino_t ino,
 
 	if (is_system_data(e)) {
 		if (kind == E2Q_INLINE_DIR)
-			e2q_scramble_dirents(s, ino, value, size, 0);
+			e2q_scramble_dirents(c, namer, value, size, 0);
 		else if (kind == E2Q_INLINE_SYMLINK)
 			e2q_scramble_target(value, size);
 		return kind != E2Q_INLINE_NONE;
 	}
-	if (s->opts.keep_xattrs)
+	if (c->s->opts.keep_xattrs)
 		return 0;
 	memset(value, 0, size);
-	s->stats.xattr_values++;
+	c->counted.xattr_values++;
 	return 1;
 }
 
@@ -62,8 +62,8 @@ static int scramble_value(e2q_scrambler *s, ext2_ino_t ino,
  * Entries from `first` up to `end`; value offsets count from value_base.
  * Returns 1 when something changed.
  */
-static int scramble_entries(e2q_scrambler *s, ext2_ino_t ino, char *first,
-			    char *end, char *value_base,
+static int scramble_entries(struct scramble_call *c, struct namer *namer,
+			    char *first, char *end, char *value_base,
 			    enum e2q_inline_kind kind)
 {
 	char *p = first;
@@ -83,7 +83,7 @@ static int scramble_entries(e2q_scrambler *s, ext2_ino_t ino, char *first,
 			continue;
 		}
 		value = value_base + offs;
-		if (scramble_value(s, ino, e, value, kind)) {
+		if (scramble_value(c, namer, e, value, kind)) {
 			changed = 1;
 			if (e->e_hash)
 				e->e_hash = ext2fs_cpu_to_le32(
@@ -94,31 +94,32 @@ static int scramble_entries(e2q_scrambler *s, ext2_ino_t ino, char *first,
 	return changed;
 }
 
-void e2q_scramble_xattr_block(e2q_scrambler *s, ext2_ino_t ino, blk64_t blk,
-			      char *buf)
+void e2q_scramble_xattr_block(struct scramble_call *c, ext2_ino_t ino,
+			      blk64_t blk, char *buf)
 {
+	ext2_filsys fs = c->s->fs;
 	struct ext2_ext_attr_header *h = (struct ext2_ext_attr_header *) buf;
-	char *end = buf + s->fs->blocksize;
+	char *end = buf + fs->blocksize;
 	int csum_ok;
 
 	if (ext2fs_le32_to_cpu(h->h_magic) != EXT2_EXT_ATTR_MAGIC)
 		return;
-	csum_ok = ext2fs_has_feature_metadata_csum(s->fs->super) &&
-		  ext2fs_ext_attr_block_csum_verify(s->fs, ino, blk, h);
-	if (!scramble_entries(s, ino, (char *) (h + 1), end, buf,
+	csum_ok = ext2fs_has_feature_metadata_csum(fs->super) &&
+		  ext2fs_ext_attr_block_csum_verify(fs, ino, blk, h);
+	if (!scramble_entries(c, NULL, (char *) (h + 1), end, buf,
 			      E2Q_INLINE_NONE))
 		return;
 	if (h->h_hash)
 		ext2fs_ext_attr_block_rehash(h, (struct ext2_ext_attr_entry *) end);
 	if (csum_ok)
-		ext2fs_ext_attr_block_csum_set(s->fs, ino, blk, h);
+		ext2fs_ext_attr_block_csum_set(fs, ino, blk, h);
 }
 
 /* The xattrs after i_extra_isize; 1 when something changed. */
-int e2q_scramble_inode_xattrs(e2q_scrambler *s, ext2_ino_t ino, char *inode,
-			      enum e2q_inline_kind kind)
+int e2q_scramble_inode_xattrs(struct scramble_call *c, char *inode,
+			      enum e2q_inline_kind kind, struct namer *namer)
 {
-	unsigned int isize = EXT2_INODE_SIZE(s->fs->super);
+	unsigned int isize = EXT2_INODE_SIZE(c->s->fs->super);
 	struct ext2_inode_large *il = (struct ext2_inode_large *) inode;
 	unsigned int start = EXT2_GOOD_OLD_INODE_SIZE;
 	char *first;
@@ -130,5 +131,5 @@ int e2q_scramble_inode_xattrs(e2q_scrambler *s, ext2_ino_t ino, char *inode,
 	    ext2fs_le32_to_cpu(*(__u32 *) (inode + start)) != EXT2_EXT_ATTR_MAGIC)
 		return 0;
 	first = inode + start + INODE_XATTR_MAGIC_BYTES;
-	return scramble_entries(s, ino, first, inode + isize, first, kind);
+	return scramble_entries(c, namer, first, inode + isize, first, kind);
 }

@@ -5,14 +5,15 @@
  * New names: the n-th name of length L made in a directory is n written in
  * base 62 over L characters (a different digit-to-letter shuffle at each
  * position), so names are unique in their directory, deterministic, and
- * never "." or ".." (no dot in the alphabet).  A linear directory needs no
- * hash order, which is why htree directories are made linear rather than
- * keeping an index whose hashes would no longer match the names.
+ * never "." or ".." (no dot in the alphabet).  n counts over the
+ * directory's blocks in ascending block order: a block's names of length L
+ * start where the plan says (scramble_plan.c), an inline directory's at 0.
+ * A linear directory needs no hash order, which is why htree directories are
+ * made linear rather than keeping an index whose hashes would no longer
+ * match the names.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <ext2fs/ext2_fs.h>
@@ -26,59 +27,37 @@ static const char alphabet[] =
 #define DIRENT_HEADER	8
 #define DX_INFO_LENGTH_OFFSET	29	/* dx_root_info.info_length */
 
-static uint64_t hash_key(uint64_t key)
+void e2q_namer_init(struct namer *n, ext2_ino_t dir, struct planner *plan)
 {
-	key ^= key >> 33;
-	key *= 0xff51afd7ed558ccdULL;
-	return key ^ (key >> 33);
+	n->dir = dir;
+	n->plan = plan;
+	n->from_counters = 0;
+	n->starts = NULL;
+	n->nstarts = 0;
+	memset(n->begun, 0, sizeof(n->begun));
 }
 
-static int grow_counters(e2q_scrambler *s)
+/* Where the names of length len start in the namer's block. */
+static uint32_t first_number(struct namer *n, unsigned int len)
 {
-	size_t i, cap = s->counters_cap ? s->counters_cap * 2 : 1024;
-	struct name_counter *old = s->counters, *t = calloc(cap, sizeof(*t));
+	size_t i;
 
-	if (!t)
-		return -1;
-	for (i = 0; i < s->counters_cap; i++) {
-		size_t j = hash_key(old[i].key) & (cap - 1);
-
-		if (!old[i].key)
-			continue;
-		while (t[j].key)
-			j = (j + 1) & (cap - 1);
-		t[j] = old[i];
-	}
-	free(old);
-	s->counters = t;
-	s->counters_cap = cap;
+	if (n->from_counters)
+		return e2q_plan_counter(n->plan, n->dir, len);
+	for (i = 0; i < n->nstarts; i++)
+		if (n->starts[i].len == len)
+			return n->starts[i].next;
 	return 0;
 }
 
-/* The counter of names of length len in dir; NULL when out of memory. */
-static struct name_counter *counter_of(e2q_scrambler *s, ext2_ino_t dir,
-				       unsigned int len)
+/* The number of the next name of length len. */
+static uint32_t *next_number(struct namer *n, unsigned int len)
 {
-	uint64_t key = ((uint64_t) dir << 8) | len;
-	size_t j;
-
-	if (2 * (s->ncounters + 1) > s->counters_cap && grow_counters(s))
-		return NULL;
-	j = hash_key(key) & (s->counters_cap - 1);
-	while (s->counters[j].key && s->counters[j].key != key)
-		j = (j + 1) & (s->counters_cap - 1);
-	if (!s->counters[j].key) {
-		s->counters[j].key = key;
-		s->ncounters++;
+	if (!(n->begun[len / 8] & (1U << (len % 8)))) {
+		n->begun[len / 8] |= (unsigned char) (1U << (len % 8));
+		n->next[len] = first_number(n, len);
 	}
-	return &s->counters[j];
-}
-
-void e2q_scramble_name_counters_free(e2q_scrambler *s)
-{
-	free(s->counters);
-	s->counters = NULL;
-	s->counters_cap = s->ncounters = 0;
+	return &n->next[len];
 }
 
 /* Writes name number n of length len; 0, or -1 when n does not fit. */
@@ -103,32 +82,28 @@ static int keeps_name(ext2_ino_t dir, const char *name, unsigned int len)
 	       memcmp(name, "lost+found", 10) == 0;
 }
 
-static void rename_entry(e2q_scrambler *s, ext2_ino_t dir, char *name,
+static void rename_entry(struct scramble_call *c, struct namer *n, char *name,
 			 unsigned int len)
 {
-	struct name_counter *c;
+	uint32_t *next;
 	char fresh[EXT2_NAME_LEN];
 
-	if (keeps_name(dir, name, len))
+	if (keeps_name(n->dir, name, len))
 		return;
-	c = counter_of(s, dir, len);
-	if (!c) {
-		s->err = ENOMEM;
-		return;
-	}
-	if (make_name(c->next, fresh, len))
+	next = next_number(n, len);
+	if (make_name(*next, fresh, len))
 		return;		/* more names of this length than names */
-	c->next++;
-	if (s->opts.renamed && s->pass == 0) {
+	(*next)++;
+	if (n->plan) {
 		char old[EXT2_NAME_LEN + 1], new[EXT2_NAME_LEN + 1];
 
 		memcpy(old, name, len);
 		memcpy(new, fresh, len);
 		old[len] = new[len] = 0;
-		s->opts.renamed(s->opts.priv, dir, old, new, len);
+		e2q_plan_report(n->plan, n->dir, old, new, len);
 	}
 	memcpy(name, fresh, len);
-	s->stats.names++;
+	c->counted.names++;
 }
 
 /* Unparseable bytes of a garbled directory: letters and digits replaced. */
@@ -142,14 +117,14 @@ static void scrub_bytes(char *p, unsigned int len)
 			p[i] = 'x';
 }
 
-static unsigned int record_length(e2q_scrambler *s, struct ext2_dir_entry *de,
+static unsigned int record_length(ext2_filsys fs, struct ext2_dir_entry *de,
 				  int block_rec_len)
 {
 	unsigned int rec_len;
 
 	if (!block_rec_len)
 		return ext2fs_le16_to_cpu(de->rec_len);
-	if (ext2fs_get_rec_len(s->fs, de, &rec_len))
+	if (ext2fs_get_rec_len(fs, de, &rec_len))
 		return 0;
 	return rec_len;
 }
@@ -158,21 +133,22 @@ static unsigned int record_length(e2q_scrambler *s, struct ext2_dir_entry *de,
  * Renames the entries of buf[0, len) and zeroes the bytes after each name;
  * block_rec_len: rec_len as in blocks (65536 encoded), not inline data.
  */
-void e2q_scramble_dirents(e2q_scrambler *s, ext2_ino_t dir, char *buf,
-			 unsigned int len, int block_rec_len)
+void e2q_scramble_dirents(struct scramble_call *c, struct namer *n,
+			  char *buf, unsigned int len, int block_rec_len)
 {
 	unsigned int off = 0;
 
 	while (off + DIRENT_HEADER <= len) {
 		struct ext2_dir_entry *de = (struct ext2_dir_entry *) (buf + off);
-		unsigned int rec_len = record_length(s, de, block_rec_len);
+		unsigned int rec_len = record_length(c->s->fs, de,
+						     block_rec_len);
 		unsigned int name_len = ext2fs_dirent_name_len(de);
 
 		if (rec_len < DIRENT_HEADER || rec_len % 4 || rec_len > len - off ||
 		    name_len + DIRENT_HEADER > rec_len)
 			break;
 		if (de->inode)
-			rename_entry(s, dir, de->name, name_len);
+			rename_entry(c, n, de->name, name_len);
 		else
 			memset(de->name, 0, name_len);
 		memset(de->name + name_len, 0, rec_len - DIRENT_HEADER - name_len);
@@ -191,7 +167,7 @@ static int has_dirent_tail(ext2_filsys fs, char *buf)
 	       ext2fs_le16_to_cpu(t->det_reserved_name_len) == EXT2_DIR_NAME_LEN_CSUM;
 }
 
-static int is_dx_root(e2q_scrambler *s, char *buf)
+static int is_dx_root(ext2_filsys fs, char *buf)
 {
 	struct ext2_dir_entry *dot = (struct ext2_dir_entry *) buf;
 	struct ext2_dir_entry *dotdot = (struct ext2_dir_entry *) (buf + 12);
@@ -201,66 +177,84 @@ static int is_dx_root(e2q_scrambler *s, char *buf)
 	    ext2fs_le16_to_cpu(dot->rec_len) != 12 ||
 	    ext2fs_dirent_name_len(dotdot) != 2 ||
 	    memcmp(dotdot->name, "..", 2) != 0 ||
-	    ext2fs_get_rec_len(s->fs, dotdot, &rec_len) ||
-	    rec_len != s->fs->blocksize - 12)
+	    ext2fs_get_rec_len(fs, dotdot, &rec_len) ||
+	    rec_len != fs->blocksize - 12)
 		return 0;
 	return *(__u32 *) (buf + 24) == 0 &&
 	       (unsigned char) buf[DX_INFO_LENGTH_OFFSET] == 8;
 }
 
-static int is_dx_node(e2q_scrambler *s, char *buf)
+static int is_dx_node(ext2_filsys fs, char *buf)
 {
 	struct ext2_dir_entry *de = (struct ext2_dir_entry *) buf;
 	unsigned int rec_len;
 
 	return de->inode == 0 && ext2fs_dirent_name_len(de) == 0 &&
-	       !ext2fs_get_rec_len(s->fs, de, &rec_len) &&
-	       rec_len == s->fs->blocksize;
+	       !ext2fs_get_rec_len(fs, de, &rec_len) &&
+	       rec_len == fs->blocksize;
 }
 
 /* Turns an htree root or index block into a leaf block. */
-static void make_leaf(e2q_scrambler *s, char *buf)
+static void make_leaf(ext2_filsys fs, char *buf)
 {
-	unsigned int bs = s->fs->blocksize;
-	unsigned int tail = ext2fs_has_feature_metadata_csum(s->fs->super) ?
+	unsigned int bs = fs->blocksize;
+	unsigned int tail = ext2fs_has_feature_metadata_csum(fs->super) ?
 			    sizeof(struct ext2_dir_entry_tail) : 0;
 	unsigned int start;
 
-	if (is_dx_root(s, buf))
+	if (is_dx_root(fs, buf))
 		start = 12;	/* keep ".", ".." spans the rest */
-	else if (is_dx_node(s, buf))
+	else if (is_dx_node(fs, buf))
 		start = 0;
 	else
 		return;
 	memset(buf + start + DIRENT_HEADER + (start ? 4 : 0), 0,
 	       bs - start - DIRENT_HEADER - (start ? 4 : 0));
-	ext2fs_set_rec_len(s->fs, bs - start - tail,
+	ext2fs_set_rec_len(fs, bs - start - tail,
 			   (struct ext2_dir_entry *) (buf + start));
 	if (tail)
-		ext2fs_initialize_dirent_tail(s->fs, EXT2_DIRENT_TAIL(buf, bs));
+		ext2fs_initialize_dirent_tail(fs, EXT2_DIRENT_TAIL(buf, bs));
 }
 
-static int dir_is_indexed(e2q_scrambler *s, ext2_ino_t dir)
+static int dir_is_indexed(ext2_filsys fs, ext2_ino_t dir)
 {
 	struct ext2_inode inode;
 
-	return ext2fs_read_inode(s->fs, dir, &inode) == 0 &&
+	return ext2fs_read_inode(fs, dir, &inode) == 0 &&
 	       LINUX_S_ISDIR(inode.i_mode) && (inode.i_flags & EXT2_INDEX_FL);
 }
 
-void e2q_scramble_dir_block(e2q_scrambler *s, ext2_ino_t dir, char *buf)
+/*
+ * In prepare(), the names start from the directory's counters, which the
+ * block then advances; after it, from the plan.
+ */
+void e2q_scramble_dir_block(struct scramble_call *c, ext2_ino_t dir,
+			    blk64_t blk, char *buf)
 {
-	ext2_filsys fs = s->fs;
+	ext2_filsys fs = c->s->fs;
 	int csum = ext2fs_has_feature_metadata_csum(fs->super);
-	int csum_ok = csum && ext2fs_dir_block_csum_verify(fs, dir,
-						(struct ext2_dir_entry *) buf);
+	int csum_ok = !c->plan && csum &&
+		      ext2fs_dir_block_csum_verify(fs, dir,
+						   (struct ext2_dir_entry *) buf);
 	unsigned int len = fs->blocksize;
+	struct namer n;
+	errcode_t err;
 
-	if (dir_is_indexed(s, dir))
-		make_leaf(s, buf);
+	e2q_namer_init(&n, dir, c->plan);
+	if (c->plan)
+		n.from_counters = 1;
+	else
+		n.starts = e2q_plan_starts(c->s, blk, &n.nstarts);
+	if (dir_is_indexed(fs, dir))
+		make_leaf(fs, buf);
 	if (has_dirent_tail(fs, buf))
 		len -= sizeof(struct ext2_dir_entry_tail);
-	e2q_scramble_dirents(s, dir, buf, len, 1);
+	e2q_scramble_dirents(c, &n, buf, len, 1);
 	if (csum_ok)
 		ext2fs_dir_block_csum_set(fs, dir, (struct ext2_dir_entry *) buf);
+	if (c->plan) {
+		err = e2q_plan_block_done(c->plan, blk, &n);
+		if (err && !c->err)
+			c->err = err;
+	}
 }

@@ -17,9 +17,21 @@ struct itable_run {
 	dgrp_t group;
 };
 
-struct name_counter {
-	uint64_t key;		/* directory inode << 8 | name length; 0: free */
-	uint32_t next;		/* names of that length made so far */
+/*
+ * The plan: where the names of a directory block start.  A block whose
+ * every name length starts at name 0 (most blocks: the first of each
+ * directory) has no entry; the others list, for each length they use that
+ * does not start at 0, how many names of it the directory's earlier blocks
+ * made.
+ */
+struct name_start {
+	uint32_t next;		/* the number of the block's first such name */
+	uint8_t len;
+};
+
+struct planned_block {
+	blk64_t blk;
+	size_t at;	/* its starts: starts[at] up to the next block's at */
 };
 
 struct e2q_scrambler {
@@ -29,31 +41,79 @@ struct e2q_scrambler {
 	size_t nruns, runs_cap;
 	struct itable_run *itables;
 	size_t nitables;
-	struct name_counter *counters;
-	size_t ncounters, counters_cap;	/* cap is a power of two */
-	errcode_t err;			/* first failure inside a callback */
-	blk64_t last_first;		/* first block of the previous run + 1 */
-	unsigned int pass;		/* runs came back to the start this often */
-	struct e2q_scramble_stats stats;
+	struct planned_block *planned;	/* ascending blk */
+	size_t nplanned, planned_cap;
+	struct name_start *starts;
+	size_t nstarts, starts_cap;
+	errcode_t err;			/* a failure inside note_role */
+	int prepared;
 };
 
+struct planner;		/* scramble_plan.c: prepare()'s own state */
+
+/*
+ * The names being made in one directory block or inline directory: the
+ * next number per name length, taken from the plan (or, in prepare(), from
+ * the directory's counters) at the length's first name.
+ */
+struct namer {
+	ext2_ino_t dir;
+	struct planner *plan;		/* prepare(): reports, counts */
+	int from_counters;		/* prepare(), a directory block */
+	const struct name_start *starts;	/* the plan's, for the block */
+	size_t nstarts;
+	uint32_t next[EXT2_NAME_LEN + 1];
+	unsigned char begun[(EXT2_NAME_LEN + 8) / 8];	/* next[len] is set */
+};
+
+/* One scrambling call: e2q_scramble_blocks(), or prepare() over its blocks. */
+struct scramble_call {
+	const e2q_scrambler *s;
+	struct planner *plan;		/* NULL but in prepare() */
+	struct e2q_scramble_stats counted;
+	errcode_t err;
+};
+
+/* scramble.c */
+/* Sorts the role runs and finds the inode tables, for the lookups below. */
+errcode_t e2q_scramble_index_blocks(e2q_scrambler *s);
+/* One block, by its role, as e2q_scramble_blocks() does. */
+void e2q_scramble_one_block(struct scramble_call *c, blk64_t blk, char *buf);
+const struct role_run *e2q_scramble_role_of(const e2q_scrambler *s,
+					    blk64_t blk);
+int e2q_scramble_in_itable(const e2q_scrambler *s, blk64_t blk);
+
 /* scramble_dirs.c */
-void e2q_scramble_dirents(e2q_scrambler *s, ext2_ino_t dir, char *buf,
-			  unsigned int len, int block_rec_len);
-void e2q_scramble_dir_block(e2q_scrambler *s, ext2_ino_t dir, char *buf);
-void e2q_scramble_name_counters_free(e2q_scrambler *s);
+void e2q_namer_init(struct namer *n, ext2_ino_t dir, struct planner *plan);
+void e2q_scramble_dirents(struct scramble_call *c, struct namer *n,
+			  char *buf, unsigned int len, int block_rec_len);
+void e2q_scramble_dir_block(struct scramble_call *c, ext2_ino_t dir,
+			    blk64_t blk, char *buf);
+
+/* scramble_plan.c */
+/* The plan's starts for blk (none: *n is 0). */
+const struct name_start *e2q_plan_starts(const e2q_scrambler *s, blk64_t blk,
+					 size_t *n);
+/* prepare(): the directory's count of names of len so far, 0 when none. */
+uint32_t e2q_plan_counter(struct planner *p, ext2_ino_t dir, unsigned int len);
+/* prepare(): after a directory block, its starts and the new counts. */
+errcode_t e2q_plan_block_done(struct planner *p, blk64_t blk,
+			      const struct namer *n);
+void e2q_plan_report(struct planner *p, ext2_ino_t dir, const char *old_name,
+		     const char *new_name, unsigned int len);
 
 /* scramble_attrs.c */
-void e2q_scramble_xattr_block(e2q_scrambler *s, ext2_ino_t ino, blk64_t blk,
-			      char *buf);
+void e2q_scramble_xattr_block(struct scramble_call *c, ext2_ino_t ino,
+			      blk64_t blk, char *buf);
 /* What an inode's system.data (the rest of its inline data) holds. */
 enum e2q_inline_kind {
 	E2Q_INLINE_NONE = 0,	/* file data, or no inline data: kept */
 	E2Q_INLINE_DIR,		/* directory entries: renamed */
 	E2Q_INLINE_SYMLINK,	/* the rest of a symlink target: replaced */
 };
-int e2q_scramble_inode_xattrs(e2q_scrambler *s, ext2_ino_t ino, char *inode,
-			      enum e2q_inline_kind kind);
+/* namer: the inline directory's, for E2Q_INLINE_DIR; else NULL. */
+int e2q_scramble_inode_xattrs(struct scramble_call *c, char *inode,
+			      enum e2q_inline_kind kind, struct namer *namer);
 /* Replaces every byte but '/' and NUL of a symlink target. */
 void e2q_scramble_target(char *target, unsigned int len);
 

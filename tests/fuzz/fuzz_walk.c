@@ -7,7 +7,9 @@
  * applied to the base image named by $FUZZ_WALK_BASE; the result is opened
  * with libext2fs, walked by e2q_meta_mark() (with the scrambler's role
  * callback) and every marked block read and scrambled, as e2qcow -s -Q does.
- * A crash, a sanitizer report, or a walk that does not end is a bug.
+ * A crash, a sanitizer report, or a walk that does not end is a bug; so is
+ * a run that scrambles to other bytes in a second read pass (exports read
+ * some filesystems twice: the scrambler must be a pure function).
  *
  * Built two ways (see tests/fuzz/build.sh):
  *  - with clang -fsanitize=fuzzer: a libFuzzer target;
@@ -17,6 +19,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,10 +65,71 @@ static void load_base(const char *path)
 		die("pwrite");
 }
 
+/*
+ * Two read passes, as a qcow2 stream export makes: the first keeps a hash
+ * of each scrambled run, the second must give the same.
+ */
+struct fuzz_passes {
+	e2q_scrambler *s;
+	unsigned int blocksize;
+	uint64_t *sums;
+	size_t nsums, cap, next;
+	int second;
+};
+
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
 static errcode_t scramble_run(blk64_t first, blk64_t count, const void *data,
 			      void *priv)
 {
-	return e2q_scramble_blocks(priv, first, count, (void *) data);
+	struct fuzz_passes *f = priv;
+	errcode_t err = e2q_scramble_blocks(f->s, first, count, (void *) data,
+					    NULL);
+	uint64_t sum = fnv1a(data, (size_t) count * f->blocksize) ^ err;
+
+	if (f->second) {
+		if (f->next >= f->nsums || f->sums[f->next++] != sum) {
+			fprintf(stderr, "blocks %llu+%llu scramble to other "
+				"bytes in the second pass\n",
+				(unsigned long long) first,
+				(unsigned long long) count);
+			abort();
+		}
+		return err;
+	}
+	if (f->nsums == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 64;
+		uint64_t *t = realloc(f->sums, cap * sizeof(*t));
+
+		if (!t)
+			return ENOMEM;
+		f->sums = t;
+		f->cap = cap;
+	}
+	f->sums[f->nsums++] = sum;
+	return err;
+}
+
+static void read_twice(ext2_filsys fs, ext2fs_block_bitmap map,
+		       e2q_scrambler *s)
+{
+	struct fuzz_passes f;
+
+	memset(&f, 0, sizeof(f));
+	f.s = s;
+	f.blocksize = fs->blocksize;
+	if (!e2q_meta_read_runs(fs, map, 256, scramble_run, &f)) {
+		f.second = 1;
+		e2q_meta_read_runs(fs, map, 256, scramble_run, &f);
+	}
+	free(f.sums);
 }
 
 static void walk(void)
@@ -88,8 +152,8 @@ static void walk(void)
 		goto out;
 	mo.role = e2q_scrambler_note_role;
 	mo.role_priv = s;
-	if (!e2q_meta_mark(fs, &mo, map, &stats) && !e2q_scrambler_prepare(s))
-		e2q_meta_read_runs(fs, map, 256, scramble_run, s);
+	if (!e2q_meta_mark(fs, &mo, map, &stats) && !e2q_scrambler_prepare(s, map))
+		read_twice(fs, map, s);
 out:
 	if (map)
 		ext2fs_free_block_bitmap(map);
