@@ -20,6 +20,7 @@
 #include "qcow/qcow_format.h"
 #include "qcow/qcow_writer.h"
 #include "support/raw_output.h"
+#include "misc/capture_report.h"
 #include "misc/e2qcow.h"
 #include "misc/output_file.h"
 #include "misc/progress.h"
@@ -55,6 +56,7 @@ struct export {
 	void (*inner_role)(void *priv, blk64_t first, blk64_t count,
 			   enum e2q_meta_role role, ext2_ino_t ino);
 	void *inner_role_priv;
+	struct e2q_capture_report *report;	/* -Q: stored in the image */
 };
 
 static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
@@ -65,6 +67,34 @@ static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
 
 	e2q_progress_clear(&x->progress);	/* the message on its own line */
 	e2q_report_walk_problem((void *) source, code, ino, group);
+	if (x->report)
+		e2q_capture_report_add_problem(x->report, code, ino, group);
+}
+
+/*
+ * The capture report (misc/capture_report.h): created before the walk,
+ * which adds its problems; attached to the qcow2 writer before it starts.
+ * A report too large for the first cluster even without its problems is
+ * left out rather than failing the export.
+ */
+static int new_report(struct export *x)
+{
+	if (x->opts->mode != E2Q_MODE_QCOW2 || x->opts->dry_run)
+		return E2Q_EXIT_OK;
+	if (e2q_capture_report_new(x->opts, x->fs, &x->report))
+		return E2Q_EXIT_INTERNAL;
+	return E2Q_EXIT_OK;
+}
+
+static errcode_t attach_report(struct export *x)
+{
+	errcode_t err;
+
+	if (!x->report)
+		return 0;
+	e2q_capture_report_set_stats(x->report, &x->stats);
+	err = e2q_capture_report_attach(x->report, x->qcow);
+	return err == E2Q_ET_QCOW_REPORT_TOO_LARGE ? 0 : err;
 }
 
 static int output_is_block_device(const char *path)
@@ -110,7 +140,9 @@ static int mark_metadata(struct export *x)
 	mo.superblock = x->opts->superblock;
 	mo.problem = report_problem;
 	mo.priv = x;
-	rc = e2q_scramble_start(x->opts, x->fs, &mo, &x->scramble);
+	rc = new_report(x);
+	if (!rc)
+		rc = e2q_scramble_start(x->opts, x->fs, &mo, &x->scramble);
 	if (rc)
 		return rc;
 	start_walk_progress(x, &mo);
@@ -331,6 +363,8 @@ static int open_writer(struct export *x)
 		return err ? report_write_error(x, err) : E2Q_EXIT_OK;
 	}
 	err = plan_qcow(x);
+	if (!err)
+		err = attach_report(x);
 	if (err)
 		return report_write_error(x, err);
 	if (x->out.is_stream) {
@@ -401,6 +435,7 @@ static void print_dry_run(const struct export *x)
 
 static void close_export(struct export *x)
 {
+	e2q_capture_report_free(x->report);
 	if (x->enc)
 		e2q_qcow_encoder_free(x->enc);
 	if (x->qcow)
