@@ -39,7 +39,8 @@ struct e2q_options {
 	const char *dest;		/* output path, "-" for stdout; may be NULL */
 	int all_data;			/* -a */
 	int force;			/* -f */
-	int progress;			/* -p */
+	int progress;			/* -p: 1; 2 with --output=json
+					 * (JSON lines, see progress.h) */
 	int dry_run;			/* -n */
 	int check_existing;		/* -c (with -ra) */
 	int assume_yes;			/* -y */
@@ -58,6 +59,8 @@ struct e2q_options {
 #define E2Q_MAX_BACKING	16
 	const char *backing[E2Q_MAX_BACKING];	/* --backing, parent first */
 	unsigned int nbacking;
+	int output_json;		/* --output=json */
+	int output_set;			/* --output given */
 };
 
 /* options.c */

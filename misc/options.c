@@ -22,7 +22,7 @@
 
 enum {
 	OPT_INFO = 256, OPT_CHECK, OPT_VERIFY, OPT_KEEP_XATTRS, OPT_SCRAMBLE_MAP,
-	OPT_BACKING
+	OPT_BACKING, OPT_OUTPUT
 };
 
 static const struct option long_opts[] = {
@@ -34,6 +34,7 @@ static const struct option long_opts[] = {
 	{ "keep-xattrs", no_argument, NULL, OPT_KEEP_XATTRS },
 	{ "scramble-map", required_argument, NULL, OPT_SCRAMBLE_MAP },
 	{ "backing", required_argument, NULL, OPT_BACKING },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -49,7 +50,7 @@ void e2q_usage(FILE *f)
 		     "SOURCE [DEST]\n"
 		     "       %s --verify [-b SUPERBLOCK [-B BLOCKSIZE]] "
 		     "[-o SRC_OFFSET] SOURCE IMAGE\n"
-		     "       %s --info|--check IMAGE\n"), e2q_program_name,
+		     "       %s --info|--check [--output=json] IMAGE\n"), e2q_program_name,
 		e2q_program_name, e2q_program_name, e2q_program_name,
 		e2q_program_name, e2q_program_name, e2q_program_name);
 	fputs(_("\nCopies the metadata of an ext2/ext3/ext4 filesystem into a "
@@ -74,6 +75,10 @@ void e2q_usage(FILE *f)
 		"                  that holds another filesystem\n"
 		"  -n              dry run: walk the filesystem, write nothing\n"
 		"  -p              show progress on stderr, and a summary\n"
+		"  --output=FORMAT human (default) or json: --info and --check "
+		"print one JSON\n"
+		"                  object; -p prints one JSON object per line "
+		"on stderr\n"
 		"  -s              scramble (-Q, -r): directory entry names, "
 		"symlink targets\n"
 		"                  and xattr values are replaced, the image "
@@ -223,6 +228,15 @@ static int apply_option(struct e2q_options *o, int c, const char *arg)
 		return parse_compression(o, arg) ? 1 + E2Q_EXIT_USAGE : 0;
 	case 'l': o->snapshot = arg; return 0;
 	case OPT_KEEP_XATTRS: o->keep_xattrs = 1; return 0;
+	case OPT_OUTPUT:
+		if (strcmp(arg, "json") && strcmp(arg, "human")) {
+			com_err(e2q_program_name, 0, _("unknown output format "
+				"\"%s\": use human or json"), arg);
+			return 1 + E2Q_EXIT_USAGE;
+		}
+		o->output_json = strcmp(arg, "json") == 0;
+		o->output_set = 1;
+		return 0;
 	case OPT_SCRAMBLE_MAP: o->scramble_map = arg; return 0;
 	case OPT_BACKING:
 		if (o->nbacking == E2Q_MAX_BACKING) {
@@ -301,6 +315,9 @@ static const char *check_conflicts(const struct e2q_options *o)
 		return _("--backing is only allowed with -r IMAGE RAW");
 	if (o->compression && o->mode != E2Q_MODE_QCOW2)
 		return _("-z is only allowed with -Q");
+	if (o->output_set && o->mode != E2Q_MODE_INFO &&
+	    o->mode != E2Q_MODE_CHECK && !o->progress)
+		return _("--output is only allowed with --info, --check or -p");
 	return NULL;
 }
 
@@ -327,5 +344,7 @@ int e2q_parse_options(int argc, char **argv, struct e2q_options *o)
 		com_err(e2q_program_name, 0, "%s", conflict);
 		return E2Q_EXIT_USAGE;
 	}
+	if (o->progress && o->output_json)
+		o->progress = 2;	/* E2Q_PROGRESS_JSON */
 	return -1;
 }
