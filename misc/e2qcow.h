@@ -81,6 +81,10 @@ void e2q_report_image_problem(const char *path, errcode_t err,
 			      const struct e2q_qcow_problem *problem,
 			      const char *otherwise);
 int e2q_mode_info(const struct e2q_options *opts);		/* mode_info.c: --info */
+/* mode_info.c: --output=json's object for an image refused: filename,
+ * error (code, message, and the structure and offset when known) */
+void e2q_json_image_error(const char *path, errcode_t err,
+			  const struct e2q_qcow_problem *problem);
 int e2q_mode_check(const struct e2q_options *opts);		/* mode_check.c: --check */
 int e2q_mode_e2i(const struct e2q_options *opts);		/* mode_e2i.c: .e2i image */
 int e2q_mode_install(const struct e2q_options *opts);		/* mode_install.c: -I */

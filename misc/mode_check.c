@@ -3,7 +3,10 @@
  * or qcow image, with qemu-img check's exit codes: 0 clean, 2 corrupt
  * (structural damage, refcounts lower than use, wrong COPIED flags), 3 leaks
  * only, 63 an image this version cannot check (encrypted, external data,
- * unknown features, bitmaps).
+ * unknown features, bitmaps).  With --output=json, one JSON object on
+ * stdout with qemu-img check's keys (filename, format, check-errors,
+ * corruptions, leaks, image-end-offset, total-clusters, allocated-clusters,
+ * compressed-clusters) and ours under "e2qcow"; the same exit codes.
  */
 #include "config.h"
 
@@ -18,6 +21,7 @@
 #include "qcow/qcow_check.h"
 #include "qcow/qcow_reader.h"
 #include "misc/e2qcow.h"
+#include "misc/json_out.h"
 
 #define CHECK_EXIT_CLEAN	0
 #define CHECK_EXIT_CORRUPT	2
@@ -71,28 +75,102 @@ static int print_verdict(const char *path,
 	return CHECK_EXIT_CLEAN;
 }
 
+/* The exit code of a check that ran to the end, as print_verdict's. */
+static int verdict(const struct e2q_qcow_check_report *r)
+{
+	if (!r->refcounts_checked)
+		return CHECK_EXIT_CLEAN;
+	return r->corruptions ? CHECK_EXIT_CORRUPT :
+	       r->leaks ? CHECK_EXIT_LEAKS : CHECK_EXIT_CLEAN;
+}
+
+static void json_ours(struct e2q_json *j, const struct e2q_qcow_check_report *r,
+		      const struct e2q_qcow_info *in)
+{
+	e2q_json_begin_object(j, "e2qcow");
+	e2q_json_uint(j, "version", in->version);
+	e2q_json_bool(j, "refcounts-checked", r->refcounts_checked);
+	e2q_json_uint(j, "referenced-clusters", r->referenced_clusters);
+	if (r->corruptions)
+		e2q_json_uint(j, "first-corruption-offset", r->first_corruption);
+	if (r->leaks)
+		e2q_json_uint(j, "first-leak-offset", r->first_leak);
+	e2q_json_uint(j, "zero-clusters", in->zero_clusters);
+	e2q_json_end_object(j);
+}
+
+static void json_verdict(const char *path,
+			 const struct e2q_qcow_check_report *r,
+			 const struct e2q_qcow_info *in)
+{
+	uint64_t cs = in->cluster_size;
+	struct e2q_json j;
+
+	e2q_json_init(&j, stdout, 1);
+	e2q_json_begin_object(&j, NULL);
+	e2q_json_string(&j, "filename", path);
+	e2q_json_string(&j, "format", in->version == 1 ? "qcow" : "qcow2");
+	e2q_json_uint(&j, "check-errors", 0);
+	e2q_json_uint(&j, "corruptions", r->corruptions);
+	e2q_json_uint(&j, "leaks", r->leaks);
+	if (r->refcounts_checked)
+		e2q_json_uint(&j, "image-end-offset", r->image_end_offset);
+	e2q_json_uint(&j, "total-clusters", (in->virtual_size + cs - 1) / cs);
+	e2q_json_uint(&j, "allocated-clusters", in->allocated_clusters);
+	e2q_json_uint(&j, "compressed-clusters", in->compressed_clusters);
+	json_ours(&j, r, in);
+	e2q_json_end_object(&j);
+	e2q_json_finish(&j);
+}
+
+static int check_image(const struct e2q_options *o, e2q_qcow_image *img)
+{
+	struct e2q_qcow_problem problem = { NULL, 0 };
+	struct e2q_qcow_check_report report;
+	struct e2q_qcow_info info;
+	errcode_t err;
+
+	err = e2q_qcow_check(img, &report, &problem);
+	if (!err && o->output_json)
+		err = e2q_qcow_get_info(img, &info, &problem);
+	if (err) {
+		if (o->output_json)
+			e2q_json_image_error(o->source, err, &problem);
+		return report_failure(o->source, err, &problem);
+	}
+	if (!o->output_json)
+		return print_verdict(o->source, &report);
+	json_verdict(o->source, &report, &info);
+	return verdict(&report);
+}
+
 int e2q_mode_check(const struct e2q_options *o)
 {
 	struct e2q_qcow_open_params params;
 	struct e2q_qcow_problem problem = { NULL, 0 };
-	struct e2q_qcow_check_report report;
 	e2q_qcow_image *img = NULL;
 	errcode_t err;
 	int fd, rc;
 
 	fd = open(o->source, O_RDONLY);
 	if (fd < 0) {
-		com_err(e2q_program_name, errno, _("while opening %s"),
+		err = errno;
+		com_err(e2q_program_name, err, _("while opening %s"),
 			o->source);
+		if (o->output_json)
+			e2q_json_image_error(o->source, err, NULL);
 		return E2Q_EXIT_SOURCE;
 	}
 	memset(&params, 0, sizeof(params));
 	params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;
 	err = e2q_qcow_open(fd, &params, &img, &problem);
-	if (!err)
-		err = e2q_qcow_check(img, &report, &problem);
-	rc = err ? report_failure(o->source, err, &problem)
-		 : print_verdict(o->source, &report);
+	if (err) {
+		if (o->output_json)
+			e2q_json_image_error(o->source, err, &problem);
+		rc = report_failure(o->source, err, &problem);
+	} else {
+		rc = check_image(o, img);
+	}
 	e2q_qcow_close(img);
 	close(fd);
 	return rc;

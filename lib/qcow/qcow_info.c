@@ -79,6 +79,8 @@ static void count_cluster(const e2q_qcow_image *img,
 			  const struct e2q_qcow_map *m, uint64_t glen,
 			  struct e2q_qcow_info *info)
 {
+	if (m->kind == E2Q_QCOW_COMPRESSED || m->host)
+		info->allocated_clusters++;
 	switch (m->kind) {
 	case E2Q_QCOW_NORMAL:
 		info->allocated_bytes += glen;
