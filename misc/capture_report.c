@@ -495,3 +495,48 @@ errcode_t e2q_capture_report_attach(struct e2q_capture_report *r,
 	}
 	return try_attach(r, w, lo, with_origin);
 }
+
+/* ---- reading one back --------------------------------------------------- */
+
+struct summary_walk {
+	struct e2q_report_summary *s;
+	int in_source;		/* inside the top-level "source" object */
+};
+
+static void copy_value(char *to, size_t size, const char *text, size_t len)
+{
+	size_t i;
+
+	if (len >= size)
+		len = size - 1;
+	for (i = 0; i < len; i++)	/* shown on a terminal: printable only */
+		to[i] = text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
+	to[len] = '\0';
+}
+
+static void summary_event(void *priv, enum e2q_json_kind kind,
+			  const char *key, const char *text, size_t len,
+			  int depth)
+{
+	struct summary_walk *w = priv;
+
+	if (depth == 1 && kind == E2Q_JSON_OBJECT)
+		w->in_source = key && !strcmp(key, "source");
+	if (kind != E2Q_JSON_STRING || !key)
+		return;
+	if (depth == 1 && !strcmp(key, "tool"))
+		copy_value(w->s->tool, sizeof(w->s->tool), text, len);
+	else if (depth == 1 && !strcmp(key, "captured"))
+		copy_value(w->s->captured, sizeof(w->s->captured), text, len);
+	else if (depth == 2 && w->in_source && !strcmp(key, "uuid"))
+		copy_value(w->s->uuid, sizeof(w->s->uuid), text, len);
+}
+
+int e2q_report_summarize(const char *text, size_t len,
+			 struct e2q_report_summary *s)
+{
+	struct summary_walk w = { s, 0 };
+
+	memset(s, 0, sizeof(*s));
+	return e2q_json_parse(text, len, summary_event, &w);
+}

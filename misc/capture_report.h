@@ -49,4 +49,15 @@ errcode_t e2q_capture_report_attach(struct e2q_capture_report *r,
 				    e2q_qcow_writer *w);
 void e2q_capture_report_free(struct e2q_capture_report *r);
 
+/* A few values of a report read back from an image (for --verify). */
+struct e2q_report_summary {
+	char tool[64];		/* "e2qcow 0.1.0" */
+	char captured[32];	/* "2026-12-02T06:40:00Z" */
+	char uuid[40];		/* the source's, or "" */
+};
+
+/* 0 with *s filled (absent values ""), or -1 when text is not JSON. */
+int e2q_report_summarize(const char *text, size_t len,
+			 struct e2q_report_summary *s);
+
 #endif /* E2Q_CAPTURE_REPORT_H */
