@@ -16,6 +16,8 @@ TEST_UUID=6b33f586-a183-4383-921d-30da3fef2e1c
 TEST_HASH_SEED=7f6e3cfb-3d1f-4c43-8cbd-fd2bf7d6b2e5
 TEST_TIME=1700000000		# 2023-11-14 22:13:20 UTC
 export E2FSPROGS_FAKE_TIME=$TEST_TIME
+# the capture time e2qcow -Q stores in its images' report
+export SOURCE_DATE_EPOCH=$TEST_TIME
 export TZ=UTC LC_ALL=C
 export MKE2FS_CONFIG="$PWD/mke2fs.conf"
 export E2FSCK_CONFIG=/dev/null
