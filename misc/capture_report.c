@@ -249,7 +249,6 @@ static void put_options(struct e2q_capture_report *r, struct e2q_json *j)
 	e2q_json_bool(j, "all-data", o->all_data);
 	e2q_json_bool(j, "scramble", o->scramble);
 	e2q_json_bool(j, "keep-xattrs", o->keep_xattrs);
-	e2q_json_bool(j, "scramble-map", o->scramble_map != NULL);
 	if (o->compression) {
 		e2q_json_string(j, "compression", o->compress_type ==
 				E2Q_QCOW_CODEC_ZSTD ? "zstd" : "zlib");
