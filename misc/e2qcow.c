@@ -48,8 +48,8 @@ static enum e2q_exit (*const action_table[E2Q_DO_COUNT])(
 	[E2Q_DO_MOVE] = e2q_run_copy,
 	[E2Q_DO_INSTALL] = e2q_run_install,
 	[E2Q_DO_VERIFY] = e2q_run_verify,
-	[E2Q_DO_INFO] = e2q_mode_info,
-	[E2Q_DO_CHECK] = e2q_mode_check,
+	[E2Q_DO_INFO] = e2q_run_info,
+	[E2Q_DO_CHECK] = e2q_run_check,
 };
 
 /* E2QCOW_WRITE_BEHIND_KB: the write-behind window, 0 to turn it off. */

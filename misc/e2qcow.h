@@ -34,7 +34,11 @@ enum e2q_exit {
 	E2Q_EXIT_DAMAGED = 5,	/* image written, but the filesystem is damaged */
 	E2Q_EXIT_MISMATCH = 6,	/* --verify found differences */
 	E2Q_EXIT_INTERNAL = 8,	/* out of memory, internal error */
-	/* --check alone exits as qemu-img check does (mode_check.c) */
+	/* --check alone exits as qemu-img check does: */
+	E2Q_EXIT_CHECK_CLEAN = 0,
+	E2Q_EXIT_CHECK_CORRUPT = 2,	/* errors found */
+	E2Q_EXIT_CHECK_LEAKS = 3,	/* leaked clusters only */
+	E2Q_EXIT_CHECK_CANNOT = 63,	/* the image cannot be checked */
 };
 
 /* The mode options choose (-Q, -r, -I, --info, --check, --verify). */
@@ -73,7 +77,8 @@ struct e2q_options {
 	const char *dest;		/* output path, "-" for stdout; may be NULL */
 	int all_data;			/* -a */
 	int force;			/* -f */
-	int progress;			/* -p */
+	int progress;			/* -p: 1; 2 with --output=json
+					 * (JSON lines, see progress.h) */
 	int dry_run;			/* -n */
 	int check_existing;		/* -c (with -ra) */
 	int assume_yes;			/* -y */
@@ -93,6 +98,8 @@ struct e2q_options {
 #define E2Q_MAX_BACKING	16
 	const char *backing[E2Q_MAX_BACKING];	/* --backing, parent first */
 	unsigned int nbacking;
+	int output_json;		/* --output=json */
+	int output_set;			/* --output given */
 };
 
 extern const char *e2q_program_name;
@@ -133,7 +140,11 @@ enum e2q_exit e2q_run_convert(const struct e2q_options *opts);	/* mode_convert.c
 enum e2q_exit e2q_run_copy(const struct e2q_options *opts);	/* mode_move.c: copy and move */
 enum e2q_exit e2q_run_install(const struct e2q_options *opts);	/* mode_install.c */
 enum e2q_exit e2q_run_verify(const struct e2q_options *opts);	/* mode_verify.c */
-enum e2q_exit e2q_mode_info(const struct e2q_options *opts);	/* mode_info.c */
-enum e2q_exit e2q_mode_check(const struct e2q_options *opts);	/* mode_check.c */
+enum e2q_exit e2q_run_info(const struct e2q_options *opts);	/* mode_info.c */
+enum e2q_exit e2q_run_check(const struct e2q_options *opts);	/* mode_check.c */
+/* mode_info.c: --output=json's object for an image refused: filename,
+ * error (code, message, and the structure and offset when known) */
+void e2q_json_image_error(const char *path, errcode_t err,
+			  const struct e2q_qcow_problem *problem);
 
 #endif /* E2Q_E2QCOW_H */

@@ -24,6 +24,7 @@
 #include "nls-enable.h"
 #include "e2q_err.h"
 #include "e2meta/e2meta.h"
+#include "misc/capture_report.h"
 #include "misc/e2qcow.h"
 #include "misc/export.h"
 #include "misc/open_source.h"
@@ -78,6 +79,8 @@ static void report_problem(void *priv, errcode_t code, ext2_ino_t ino,
 
 	e2q_progress_clear(&x->progress);	/* the message on its own line */
 	e2q_report_walk_problem((void *) x->opts->source, code, ino, group);
+	if (x->view.report)
+		e2q_capture_report_add_problem(x->view.report, code, ino, group);
 }
 
 /* Each marked run's role: to every transform, and to the progress bar. */
@@ -124,7 +127,21 @@ static enum e2q_exit walk(struct export *x)
 	if (err)
 		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while walking %s"),
 				x->opts->source);
+	if (x->view.report)
+		e2q_capture_report_set_stats(x->view.report, &x->stats);
 	return E2Q_EXIT_OK;
+}
+
+/* -Q (not -n): the report that the walk fills and the image carries. */
+static enum e2q_exit new_report(struct export *x)
+{
+	errcode_t err;
+
+	if (x->opts->action != E2Q_DO_EXPORT_QCOW2 || x->opts->dry_run)
+		return E2Q_EXIT_OK;
+	err = e2q_capture_report_new(x->opts, x->view.fs, &x->view.report);
+	return err ? e2q_fail(E2Q_EXIT_INTERNAL, err, _("while exporting %s"),
+			      x->opts->source) : E2Q_EXIT_OK;
 }
 
 /* ---- transforms ---- */
@@ -290,6 +307,8 @@ static enum e2q_exit export_fs(struct export *x,
 	enum e2q_exit rc;
 
 	rc = add_transforms(x);
+	if (!rc)
+		rc = new_report(x);
 	if (!rc && ops->needs_walk) {
 		e2q_progress_start(&x->progress, x->opts->progress,
 				   _("Walking"), x->view.fs->super->s_inodes_count,
@@ -322,6 +341,7 @@ static void close_export(struct export *x)
 	free(x->sink);
 	for (i = 0; i < x->ntransforms; i++)
 		x->transforms[i]->ops->free(x->transforms[i]);
+	e2q_capture_report_free(x->view.report);
 	if (x->view.map)
 		ext2fs_free_block_bitmap(x->view.map);
 	if (x->view.fs)

@@ -35,6 +35,9 @@ struct e2q_export_view {
 	ext2fs_block_bitmap map;	/* the walk's marks; NULL without a walk */
 	const struct e2q_meta_stats *stats;	/* the walk's counts */
 	const struct e2q_output *out;	/* the output, open before plan() */
+	/* -Q: what the capture report says (misc/capture_report.h), its
+	 * stats and problems filled in by the walk; else NULL */
+	struct e2q_capture_report *report;
 };
 
 /*

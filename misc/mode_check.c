@@ -3,7 +3,10 @@
  * or qcow image, with qemu-img check's exit codes: 0 clean, 2 corrupt
  * (structural damage, refcounts lower than use, wrong COPIED flags), 3 leaks
  * only, 63 an image this version cannot check (encrypted, external data,
- * unknown features, bitmaps).
+ * unknown features, bitmaps).  With --output=json, one JSON object on
+ * stdout with qemu-img check's keys (filename, format, check-errors,
+ * corruptions, leaks, image-end-offset, total-clusters, allocated-clusters,
+ * compressed-clusters) and ours under "e2qcow"; the same exit codes.
  */
 #include "config.h"
 
@@ -18,11 +21,7 @@
 #include "qcow/qcow_check.h"
 #include "qcow/qcow_reader.h"
 #include "misc/e2qcow.h"
-
-#define CHECK_EXIT_CLEAN	0
-#define CHECK_EXIT_CORRUPT	2
-#define CHECK_EXIT_LEAKS	3
-#define CHECK_EXIT_UNSUPPORTED	63
+#include "misc/json_out.h"
 
 static int is_unsupported(errcode_t err)
 {
@@ -33,25 +32,22 @@ static int is_unsupported(errcode_t err)
 	       err == E2Q_ET_QCOW_BAD_VERSION || err == E2Q_ET_NOT_QCOW;
 }
 
-static int report_failure(const char *path, errcode_t err,
-			  const struct e2q_qcow_problem *problem)
+static enum e2q_exit report_failure(const char *path, errcode_t err,
+				    const struct e2q_qcow_problem *problem)
 {
-	(void) e2q_fail_image(E2Q_EXIT_SOURCE, path, err, problem,
+	return e2q_fail_image(is_unsupported(err) ? E2Q_EXIT_CHECK_CANNOT :
+			      E2Q_EXIT_CHECK_CORRUPT, path, err, problem,
 			      _("while checking %s"));
-	if (err == ENOMEM)
-		return E2Q_EXIT_INTERNAL;
-	return is_unsupported(err) ? CHECK_EXIT_UNSUPPORTED
-				   : CHECK_EXIT_CORRUPT;
 }
 
-static int print_verdict(const char *path,
+static enum e2q_exit print_verdict(const char *path,
 			 const struct e2q_qcow_check_report *r)
 {
 	if (!r->refcounts_checked) {
 		printf(_("%s: qcow version 1 has no refcounts; %llu clusters "
 			 "in use, tables consistent\n"), path,
 		       (unsigned long long) r->referenced_clusters);
-		return CHECK_EXIT_CLEAN;
+		return E2Q_EXIT_CHECK_CLEAN;
 	}
 	if (r->corruptions)
 		printf(_("%s: %llu errors: refcount lower than its use or "
@@ -64,34 +60,110 @@ static int print_verdict(const char *path,
 		       path, (unsigned long long) r->leaks,
 		       (unsigned long long) r->first_leak);
 	if (r->corruptions)
-		return CHECK_EXIT_CORRUPT;
+		return E2Q_EXIT_CHECK_CORRUPT;
 	if (r->leaks)
-		return CHECK_EXIT_LEAKS;
+		return E2Q_EXIT_CHECK_LEAKS;
 	printf(_("%s: no errors found; %llu clusters in use\n"), path,
 	       (unsigned long long) r->referenced_clusters);
-	return CHECK_EXIT_CLEAN;
+	return E2Q_EXIT_CHECK_CLEAN;
 }
 
-enum e2q_exit e2q_mode_check(const struct e2q_options *o)
+/* The exit code of a check that ran to the end, as print_verdict's. */
+static enum e2q_exit verdict(const struct e2q_qcow_check_report *r)
+{
+	if (!r->refcounts_checked)
+		return E2Q_EXIT_CHECK_CLEAN;
+	return r->corruptions ? E2Q_EXIT_CHECK_CORRUPT :
+	       r->leaks ? E2Q_EXIT_CHECK_LEAKS : E2Q_EXIT_CHECK_CLEAN;
+}
+
+static void json_ours(struct e2q_json *j, const struct e2q_qcow_check_report *r,
+		      const struct e2q_qcow_info *in)
+{
+	e2q_json_begin_object(j, "e2qcow");
+	e2q_json_uint(j, "version", in->version);
+	e2q_json_bool(j, "refcounts-checked", r->refcounts_checked);
+	e2q_json_uint(j, "referenced-clusters", r->referenced_clusters);
+	if (r->corruptions)
+		e2q_json_uint(j, "first-corruption-offset", r->first_corruption);
+	if (r->leaks)
+		e2q_json_uint(j, "first-leak-offset", r->first_leak);
+	e2q_json_uint(j, "zero-clusters", in->zero_clusters);
+	e2q_json_end_object(j);
+}
+
+static void json_verdict(const char *path,
+			 const struct e2q_qcow_check_report *r,
+			 const struct e2q_qcow_info *in)
+{
+	uint64_t cs = in->cluster_size;
+	struct e2q_json j;
+
+	e2q_json_init(&j, stdout, 1);
+	e2q_json_begin_object(&j, NULL);
+	e2q_json_string(&j, "filename", path);
+	e2q_json_string(&j, "format", in->version == 1 ? "qcow" : "qcow2");
+	e2q_json_uint(&j, "check-errors", 0);
+	e2q_json_uint(&j, "corruptions", r->corruptions);
+	e2q_json_uint(&j, "leaks", r->leaks);
+	if (r->refcounts_checked)
+		e2q_json_uint(&j, "image-end-offset", r->image_end_offset);
+	e2q_json_uint(&j, "total-clusters", (in->virtual_size + cs - 1) / cs);
+	e2q_json_uint(&j, "allocated-clusters", in->allocated_clusters);
+	e2q_json_uint(&j, "compressed-clusters", in->compressed_clusters);
+	json_ours(&j, r, in);
+	e2q_json_end_object(&j);
+	e2q_json_finish(&j);
+}
+
+static enum e2q_exit check_image(const struct e2q_options *o, e2q_qcow_image *img)
+{
+	struct e2q_qcow_problem problem = { NULL, 0 };
+	struct e2q_qcow_check_report report;
+	struct e2q_qcow_info info;
+	errcode_t err;
+
+	err = e2q_qcow_check(img, &report, &problem);
+	if (!err && o->output_json)
+		err = e2q_qcow_get_info(img, &info, &problem);
+	if (err) {
+		if (o->output_json)
+			e2q_json_image_error(o->source, err, &problem);
+		return report_failure(o->source, err, &problem);
+	}
+	if (!o->output_json)
+		return print_verdict(o->source, &report);
+	json_verdict(o->source, &report, &info);
+	return verdict(&report);
+}
+
+enum e2q_exit e2q_run_check(const struct e2q_options *o)
 {
 	struct e2q_qcow_open_params params;
 	struct e2q_qcow_problem problem = { NULL, 0 };
-	struct e2q_qcow_check_report report;
 	e2q_qcow_image *img = NULL;
+	enum e2q_exit rc;
 	errcode_t err;
-	int fd, rc;
+	int fd;
 
 	fd = open(o->source, O_RDONLY);
-	if (fd < 0)
-		return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while opening %s"),
+	if (fd < 0) {
+		err = errno;
+		if (o->output_json)
+			e2q_json_image_error(o->source, err, NULL);
+		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while opening %s"),
 				o->source);
+	}
 	memset(&params, 0, sizeof(params));
 	params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;
 	err = e2q_qcow_open(fd, &params, &img, &problem);
-	if (!err)
-		err = e2q_qcow_check(img, &report, &problem);
-	rc = err ? report_failure(o->source, err, &problem)
-		 : print_verdict(o->source, &report);
+	if (err) {
+		if (o->output_json)
+			e2q_json_image_error(o->source, err, &problem);
+		rc = report_failure(o->source, err, &problem);
+	} else {
+		rc = check_image(o, img);
+	}
 	e2q_qcow_close(img);
 	close(fd);
 	return rc;

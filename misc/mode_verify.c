@@ -24,6 +24,7 @@
 #include "support/full_io.h"
 #include "e2meta/e2meta.h"
 #include "qcow/qcow_reader.h"
+#include "misc/capture_report.h"
 #include "misc/e2qcow.h"
 #include "misc/open_source.h"
 
@@ -50,6 +51,36 @@ struct verify {
 	uint64_t differing, compared;
 };
 
+/*
+ * The image's capture report, when it has one: who made it and when, and
+ * a warning when it names another filesystem than SOURCE.  The image is
+ * only read: its report stays as it is.
+ */
+static void say_capture_report(struct verify *v)
+{
+	struct e2q_report_summary s;
+	char *text = NULL, uuid[40];
+	size_t len = 0;
+	const unsigned char *u = v->fs->super->s_uuid;
+
+	if (e2q_qcow_get_report(v->img, &text, &len) || !text ||
+	    e2q_report_summarize(text, len, &s)) {
+		free(text);
+		return;
+	}
+	free(text);
+	snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
+		 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+	printf(_("%s: captured by %s at %s from the filesystem %s\n"),
+	       v->opts->dest, s.tool, s.captured, s.uuid);
+	if (*s.uuid && strcmp(s.uuid, uuid))
+		printf(_("%s: warning: its capture report names another "
+			 "filesystem than %s (%s)\n"), v->opts->dest,
+		       v->opts->source, uuid);
+}
+
 static enum e2q_exit open_image(struct verify *v)
 {
 	const char *path = v->opts->dest;
@@ -69,6 +100,7 @@ static enum e2q_exit open_image(struct verify *v)
 	if (err)
 		return e2q_fail_image(E2Q_EXIT_SOURCE, path, err, &problem,
 				      _("while opening %s"));
+	say_capture_report(v);
 	return E2Q_EXIT_OK;
 }
 

@@ -28,7 +28,7 @@
 
 enum {
 	OPT_INFO = 256, OPT_CHECK, OPT_VERIFY, OPT_KEEP_XATTRS, OPT_SCRAMBLE_MAP,
-	OPT_BACKING
+	OPT_BACKING, OPT_OUTPUT
 };
 
 static const struct option long_opts[] = {
@@ -40,6 +40,7 @@ static const struct option long_opts[] = {
 	{ "keep-xattrs", no_argument, NULL, OPT_KEEP_XATTRS },
 	{ "scramble-map", required_argument, NULL, OPT_SCRAMBLE_MAP },
 	{ "backing", required_argument, NULL, OPT_BACKING },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -55,7 +56,7 @@ void e2q_usage(FILE *f)
 		     "SOURCE [DEST]\n"
 		     "       %s --verify [-b SUPERBLOCK [-B BLOCKSIZE]] "
 		     "[-o SRC_OFFSET] SOURCE IMAGE\n"
-		     "       %s --info|--check IMAGE\n"), e2q_program_name,
+		     "       %s --info|--check [--output=json] IMAGE\n"), e2q_program_name,
 		e2q_program_name, e2q_program_name, e2q_program_name,
 		e2q_program_name, e2q_program_name, e2q_program_name);
 	fputs(_("\nCopies the metadata of an ext2/ext3/ext4 filesystem into a "
@@ -80,6 +81,10 @@ void e2q_usage(FILE *f)
 		"                  that holds another filesystem\n"
 		"  -n              dry run: walk the filesystem, write nothing\n"
 		"  -p              show progress on stderr, and a summary\n"
+		"  --output=FORMAT human (default) or json: --info and --check "
+		"print one JSON\n"
+		"                  object; -p prints one JSON object per line "
+		"on stderr\n"
 		"  -s              scramble (-Q, -r): directory entry names, "
 		"symlink targets\n"
 		"                  and xattr values are replaced, the image "
@@ -224,6 +229,17 @@ static enum e2q_exit set_jobs(struct e2q_options *o, const char *arg)
 	return E2Q_EXIT_OK;
 }
 
+/* --output=human|json */
+static enum e2q_exit set_output(struct e2q_options *o, const char *arg)
+{
+	if (strcmp(arg, "json") && strcmp(arg, "human"))
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("unknown output format "
+				"\"%s\": use human or json"), arg);
+	o->output_json = strcmp(arg, "json") == 0;
+	o->output_set = 1;
+	return E2Q_EXIT_OK;
+}
+
 /* -b, -B, -o and -O: numbers. */
 static enum e2q_exit set_number_option(struct e2q_options *o, int c,
 				       const char *arg)
@@ -273,6 +289,7 @@ static enum e2q_exit apply_option(struct e2q_options *o, int c,
 	case 'j': return set_jobs(o, arg);
 	case OPT_KEEP_XATTRS: o->keep_xattrs = 1; return E2Q_EXIT_OK;
 	case OPT_SCRAMBLE_MAP: o->scramble_map = arg; return E2Q_EXIT_OK;
+	case OPT_OUTPUT: return set_output(o, arg);
 	case OPT_BACKING: return add_backing(o, arg);
 	case 'h': o->action = E2Q_DO_HELP; return E2Q_EXIT_OK;
 	case 'V': o->action = E2Q_DO_VERSION; return E2Q_EXIT_OK;
@@ -316,6 +333,9 @@ static const char *check_conflicts(const struct e2q_options *o)
 		return _("--backing is only allowed with -r IMAGE RAW");
 	if (o->compression && o->mode != E2Q_MODE_QCOW2)
 		return _("-z is only allowed with -Q");
+	if (o->output_set && o->mode != E2Q_MODE_INFO &&
+	    o->mode != E2Q_MODE_CHECK && !o->progress)
+		return _("--output is only allowed with --info, --check or -p");
 	return NULL;
 }
 
@@ -342,6 +362,8 @@ enum e2q_exit e2q_parse_options(int argc, char **argv, struct e2q_options *o)
 	conflict = check_conflicts(o);
 	if (conflict)
 		return e2q_fail(E2Q_EXIT_USAGE, 0, "%s", conflict);
+	if (o->progress && o->output_json)
+		o->progress = 2;	/* E2Q_PROGRESS_JSON */
 	return E2Q_EXIT_OK;
 }
 

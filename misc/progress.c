@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "nls-enable.h"
+#include "misc/json_out.h"
 #include "misc/progress.h"
 
 /* Terminal control stays out of the translated messages. */
@@ -26,14 +27,42 @@ double e2q_now(void)
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+/* One JSON object of `type` on its own line of stderr; the caller adds
+ * its values between json_begin() and json_end(). */
+static void json_begin(struct e2q_json *j, const char *type,
+		       const struct e2q_progress *p)
+{
+	e2q_json_init(j, stderr, 0);
+	e2q_json_begin_object(j, NULL);
+	e2q_json_string(j, "type", type);
+	e2q_json_string(j, "phase", p->what);
+}
+
+static void json_end(struct e2q_json *j)
+{
+	e2q_json_end_object(j);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
 void e2q_progress_phase(struct e2q_progress *p, const char *what,
 			uint64_t total, uint64_t unit_bytes)
 {
+	struct e2q_json j;
+	int same = p->what == what && p->total == (total ? total : 1) &&
+		   p->unit_bytes == unit_bytes;
+
 	p->what = what;
 	p->total = total ? total : 1;
 	p->unit_bytes = unit_bytes;
 	p->start = e2q_now();
 	p->last_draw = 0;
+	if (!p->json || same)	/* a phase started over: said already */
+		return;
+	json_begin(&j, "phase", p);
+	e2q_json_uint(&j, "total", total);
+	e2q_json_uint(&j, "unit-bytes", unit_bytes);
+	json_end(&j);
 }
 
 void e2q_progress_start(struct e2q_progress *p, int enabled, const char *what,
@@ -41,7 +70,8 @@ void e2q_progress_start(struct e2q_progress *p, int enabled, const char *what,
 {
 	memset(p, 0, sizeof(*p));
 	p->enabled = enabled;
-	p->on_terminal = enabled && isatty(STDERR_FILENO);
+	p->json = enabled == E2Q_PROGRESS_JSON;
+	p->on_terminal = p->json || (enabled && isatty(STDERR_FILENO));
 	e2q_progress_phase(p, what, total, unit_bytes);
 	p->origin = p->start;
 }
@@ -95,6 +125,23 @@ static void draw(struct e2q_progress *p, uint64_t done, double now)
 	p->drawn = 1;
 }
 
+static void json_progress(const struct e2q_progress *p, uint64_t done,
+			  double now)
+{
+	struct e2q_json j;
+
+	if (done > p->total)
+		done = p->total;
+	json_begin(&j, "progress", p);
+	e2q_json_uint(&j, "done", done);
+	e2q_json_uint(&j, "total", p->total);
+	e2q_json_uint(&j, "unit-bytes", p->unit_bytes);
+	e2q_json_double(&j, "percent", 100.0 * (double) done /
+					(double) p->total);
+	e2q_json_double(&j, "elapsed", now - p->origin);
+	json_end(&j);
+}
+
 void e2q_progress_update(struct e2q_progress *p, uint64_t done)
 {
 	double now;
@@ -105,7 +152,10 @@ void e2q_progress_update(struct e2q_progress *p, uint64_t done)
 	if (now - p->last_draw < REDRAW_INTERVAL)
 		return;
 	p->last_draw = now;
-	draw(p, done, now);
+	if (p->json)
+		json_progress(p, done, now);
+	else
+		draw(p, done, now);
 }
 
 void e2q_progress_clear(struct e2q_progress *p)
@@ -126,6 +176,19 @@ void e2q_progress_end(struct e2q_progress *p, uint64_t done,
 	if (!p->enabled)
 		return;
 	elapsed = e2q_now() - p->origin;
+	if (p->json) {
+		struct e2q_json j;
+
+		json_begin(&j, "summary", p);
+		e2q_json_uint(&j, "blocks", done);
+		e2q_json_uint(&j, "bytes-in", bytes_in);
+		e2q_json_uint(&j, "bytes-out", bytes_out);
+		e2q_json_double(&j, "ratio", bytes_out ? (double) bytes_in /
+						(double) bytes_out : 0.0);
+		e2q_json_double(&j, "seconds", elapsed);
+		json_end(&j);
+		return;
+	}
 	fprintf(stderr, _("%s: %llu blocks, %.1f MiB in, %.1f MiB out "
 			  "(ratio %.2f), %.2f s\n"), p->what,
 		(unsigned long long) done, mib(bytes_in), mib(bytes_out),

@@ -9,15 +9,30 @@
  * -p was given, terminal or not.  An operation of several phases (measure,
  * then copy) calls e2q_progress_start() once and e2q_progress_phase() for
  * each later phase.
+ *
+ * JSON lines (-p --output=json, enabled == E2Q_PROGRESS_JSON), for tools
+ * that draw their own progress: instead of the bar, terminal or not, one
+ * JSON object per line on stderr, at most five a second per phase:
+ *   {"type":"phase","phase":P,"total":N,"unit-bytes":B}     a phase begins
+ *   {"type":"progress","phase":P,"done":D,"total":N,"unit-bytes":B,
+ *    "percent":F,"elapsed":S}                               during it
+ *   {"type":"summary","phase":P,"blocks":N,"bytes-in":I,"bytes-out":O,
+ *    "ratio":R,"seconds":S}                                 at the end
+ * unit-bytes 0 means units are counted, not bytes (inodes in the walk).
+ * Error messages stay lines of text: a line that does not begin with '{'
+ * is a message.
  */
 #ifndef E2Q_PROGRESS_H
 #define E2Q_PROGRESS_H
 
 #include <stdint.h>
 
+#define E2Q_PROGRESS_JSON	2	/* `enabled` for JSON lines */
+
 struct e2q_progress {
 	int enabled;		/* -p */
-	int on_terminal;	/* stderr is a tty: draw the bar */
+	int json;		/* JSON lines instead of the bar */
+	int on_terminal;	/* updates are shown: a bar on a tty, or JSON */
 	int drawn;		/* a bar is on the screen */
 	const char *what;	/* "Copying", "Converting" */
 	uint64_t total;		/* units expected in this phase */

@@ -22,6 +22,8 @@
 #include "nls-enable.h"
 #include "qcow/qcow_encoder.h"
 #include "qcow/qcow_writer.h"
+#include "e2q_err.h"
+#include "misc/capture_report.h"
 #include "misc/export.h"
 
 /* Compressed clusters are 64 KiB (or a block): better ratio, fewer tables. */
@@ -123,6 +125,12 @@ static errcode_t qcow2_plan(struct e2q_sink *s, struct e2q_pass *first)
 	if (!err)
 		err = e2q_meta_for_each_run(s->x->fs, s->x->map, ~(blk64_t) 0,
 					    plan_run, q);
+	/* too large for the first cluster even without its problems: the
+	 * image goes without it rather than not at all */
+	if (!err && s->x->report)
+		err = e2q_capture_report_attach(s->x->report, q->w);
+	if (err == E2Q_ET_QCOW_REPORT_TOO_LARGE)
+		err = 0;
 	if (err)
 		return err;
 	if (!s->x->out->is_stream) {

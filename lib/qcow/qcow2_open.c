@@ -6,6 +6,7 @@
  * Refused: encryption, unknown incompatible features, external data files,
  * backing files (never opened here).  Tolerated: the dirty and corrupt bits
  * and lazy refcounts (we only read), unknown header extensions, bitmaps.
+ * e2qcow's capture report extension is located here, decoded on demand.
  * Memory: the L1 table, the refcount table and the snapshot table, each
  * capped as qemu caps them and each required to lie inside the file.
  */
@@ -303,7 +304,10 @@ static errcode_t note_extension(e2q_qcow_image *img, uint32_t type,
 {
 	if (type == E2Q_QCOW2_EXT_BITMAPS)
 		img->has_bitmaps = 1;
-	if (type == E2Q_QCOW2_EXT_FEATURE_NAMES) {
+	if (type == E2Q_QCOW2_EXT_E2Q_REPORT && !img->report_len) {
+		img->report_off = off;	/* decoded on demand (qcow_info.c) */
+		img->report_len = len;
+	} else if (type == E2Q_QCOW2_EXT_FEATURE_NAMES) {
 		img->feature_names_off = off;
 		img->feature_names_len = len;
 	} else if (type == E2Q_QCOW2_EXT_BACKING_FORMAT &&

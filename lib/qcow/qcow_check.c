@@ -208,6 +208,8 @@ static errcode_t compare_refcounts(struct checker *c)
 			return err;
 		if (c->expected[i])
 			r->referenced_clusters++;
+		if (c->expected[i] || refcount)
+			r->image_end_offset = off + c->img->cluster_size;
 		if (refcount < c->expected[i]) {
 			if (!r->corruptions)
 				r->first_corruption = off;

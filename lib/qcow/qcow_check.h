@@ -46,6 +46,8 @@ struct e2q_qcow_info {
 	uint64_t allocated_bytes;	/* guest bytes with data in the file */
 	uint64_t compressed_clusters;
 	uint64_t zero_clusters;
+	uint64_t allocated_clusters;	/* guest clusters stored in the file
+					 * (as qemu-img check counts them) */
 };
 
 struct e2q_qcow_snapshot_info {
@@ -62,6 +64,8 @@ struct e2q_qcow_check_report {
 	uint64_t first_corruption;	/* host offset of the first one */
 	uint64_t first_leak;		/* host offset of the first one */
 	uint64_t referenced_clusters;	/* clusters in use */
+	uint64_t image_end_offset;	/* past the last cluster referenced or
+					 * refcounted, as qemu-img check says */
 	int refcounts_checked;		/* 0 for qcow v1: no refcounts */
 };
 

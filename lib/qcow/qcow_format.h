@@ -71,6 +71,26 @@
 #define E2Q_QCOW2_EXT_LUKS		0x0537be77U
 #define E2Q_QCOW2_EXT_DATA_FILE		0x44415441U
 #define E2Q_QCOW2_FEATURE_NAME_ENTRY	48
+#define E2Q_QCOW2_EXT_HEADER_SIZE	8	/* type:4, length:4 */
+
+/*
+ * e2qcow's capture report, a header extension of our own type ("e2QR"):
+ * qemu skips it and keeps it when it rewrites the header.  Its data:
+ *   0:4  report format version (1)
+ *   4:4  encoding: 0 the text as is, 1 zlib (RFC 1950) compressed
+ *   8:4  length of the text in bytes
+ *   12:  the encoded text: a UTF-8 JSON object
+ * It lies in the first cluster, like every header extension.
+ */
+#define E2Q_QCOW2_EXT_E2Q_REPORT	0x65325152U
+#define E2Q_QCOW_REPORT_VERSION		1
+#define E2Q_QCOW_REPORT_PLAIN		0
+#define E2Q_QCOW_REPORT_ZLIB		1
+#define E2Q_QCOW_REPORT_OFF_VERSION	0
+#define E2Q_QCOW_REPORT_OFF_ENCODING	4
+#define E2Q_QCOW_REPORT_OFF_TEXT_LEN	8
+#define E2Q_QCOW_REPORT_FIXED_SIZE	12
+#define E2Q_QCOW_REPORT_MAX_TEXT	(1U << 20)	/* a reader's cap */
 
 /* L1 / L2 entries */
 #define E2Q_QCOW2_OFLAG_COPIED		(1ULL << 63)

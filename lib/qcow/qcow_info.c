@@ -6,7 +6,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "qcow_reader_int.h"
 #include "qcow/qcow_check.h"
@@ -77,6 +79,8 @@ static void count_cluster(const e2q_qcow_image *img,
 			  const struct e2q_qcow_map *m, uint64_t glen,
 			  struct e2q_qcow_info *info)
 {
+	if (m->kind == E2Q_QCOW_COMPRESSED || m->host)
+		info->allocated_clusters++;
 	switch (m->kind) {
 	case E2Q_QCOW_NORMAL:
 		info->allocated_bytes += glen;
@@ -145,4 +149,62 @@ errcode_t e2q_qcow_get_info(e2q_qcow_image *img, struct e2q_qcow_info *info,
 	info->backing_format = img->backing_format;
 	info->nb_snapshots = img->nb_snapshots;
 	return count_allocated(img, info, problem);
+}
+
+/* ---- the capture report ------------------------------------------------ */
+
+static errcode_t decode_report(const unsigned char *data, uint32_t data_len,
+			       char **text, size_t *len)
+{
+	uint32_t version = e2q_get_be32(data + E2Q_QCOW_REPORT_OFF_VERSION);
+	uint32_t encoding = e2q_get_be32(data + E2Q_QCOW_REPORT_OFF_ENCODING);
+	uint32_t want = e2q_get_be32(data + E2Q_QCOW_REPORT_OFF_TEXT_LEN);
+	const unsigned char *payload = data + E2Q_QCOW_REPORT_FIXED_SIZE;
+	uint32_t payload_len = data_len - E2Q_QCOW_REPORT_FIXED_SIZE;
+	uLongf got = want;
+	char *out;
+
+	if (version != E2Q_QCOW_REPORT_VERSION ||
+	    want > E2Q_QCOW_REPORT_MAX_TEXT ||
+	    (encoding == E2Q_QCOW_REPORT_PLAIN && want != payload_len) ||
+	    (encoding != E2Q_QCOW_REPORT_PLAIN &&
+	     encoding != E2Q_QCOW_REPORT_ZLIB))
+		return E2Q_ET_QCOW_BAD_REPORT;
+	out = malloc((size_t) want + 1);
+	if (!out)
+		return ENOMEM;
+	if (encoding == E2Q_QCOW_REPORT_PLAIN)
+		memcpy(out, payload, want);
+	else if (uncompress((Bytef *) out, &got, payload, payload_len) != Z_OK ||
+		 got != want) {
+		free(out);	/* a short, long or broken stream */
+		return E2Q_ET_QCOW_BAD_REPORT;
+	}
+	out[want] = '\0';
+	*text = out;
+	*len = want;
+	return 0;
+}
+
+errcode_t e2q_qcow_get_report(const e2q_qcow_image *img, char **text,
+			      size_t *len)
+{
+	unsigned char *data;
+	errcode_t err;
+
+	*text = NULL;
+	*len = 0;
+	if (!img->report_len)
+		return 0;
+	if (img->report_len < E2Q_QCOW_REPORT_FIXED_SIZE)
+		return E2Q_ET_QCOW_BAD_REPORT;
+	/* parse_extensions() kept it inside the first cluster */
+	data = malloc(img->report_len);
+	if (!data)
+		return ENOMEM;
+	err = e2q_qcow_read_exact(img, data, img->report_len, img->report_off);
+	if (!err)
+		err = decode_report(data, img->report_len, text, len);
+	free(data);
+	return err;
 }

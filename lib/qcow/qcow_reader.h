@@ -72,6 +72,19 @@ uint64_t e2q_qcow_virtual_size(const e2q_qcow_image *img);
 unsigned int e2q_qcow_cluster_size(const e2q_qcow_image *img);
 unsigned int e2q_qcow_version(const e2q_qcow_image *img);
 
+/*
+ * e2qcow's capture report (a header extension, see qcow_format.h): on
+ * success *text is a malloc()ed, NUL-terminated copy of its text, *len its
+ * length (the caller frees it), or NULL when the image has none (qcow v1,
+ * images of other tools).  The text is as hostile as the image: it is not
+ * checked to be JSON here, and may hold NUL bytes.  E2Q_ET_QCOW_BAD_REPORT
+ * when the extension is malformed (short, unknown version or encoding, a
+ * text longer than E2Q_QCOW_REPORT_MAX_TEXT, or a compressed text that does
+ * not inflate to exactly its length).
+ */
+errcode_t e2q_qcow_get_report(const e2q_qcow_image *img, char **text,
+			      size_t *len);
+
 /* Reads guest bytes [offset, offset + len); unallocated areas read as zeros. */
 errcode_t e2q_qcow_pread(e2q_qcow_image *img, void *buf, size_t len,
 			 uint64_t offset, struct e2q_qcow_problem *problem);

@@ -114,6 +114,8 @@ struct e2q_qcow_image {
 	uint32_t feature_names_len;
 	char feature_name[47];		/* last name read from that table */
 	int has_bitmaps;		/* bitmaps extension present */
+	uint64_t report_off;		/* capture report extension data */
+	uint32_t report_len;		/* 0: none */
 	uint32_t nb_snapshots;
 	uint64_t snapshots_offset;
 	struct e2q_qcow_snapshot *snapshots;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "e2q_err.h"
 #include "qcow/qcow_format.h"
@@ -85,6 +86,8 @@ struct e2q_qcow_writer {
 	unsigned char *zeros;		/* one cluster of zeros */
 
 	uint64_t data_clusters, compressed_clusters, zero_clusters;
+	unsigned char *report;		/* the report extension's data */
+	uint32_t report_len;
 	struct e2q_write_behind behind;	/* file: handed to the disk as written */
 };
 
@@ -384,6 +387,93 @@ static errcode_t table_cluster(e2q_qcow_writer *w, unsigned char **p)
 	return 0;
 }
 
+/* Bytes of the fixed header: header extensions follow it. */
+static uint32_t header_length(const e2q_qcow_writer *w)
+{
+	if (w->version < 3)
+		return E2Q_QCOW2_V2_HEADER_SIZE;
+	/* the compression type byte makes the header 112 bytes (8-aligned) */
+	return E2Q_QCOW2_V3_HEADER_SIZE +
+	       (w->compression_type == E2Q_QCOW2_COMPRESSION_ZLIB ? 0 : 8);
+}
+
+/*
+ * The header, the report's extension header and data (padded to 8 bytes:
+ * the header length and the room are multiples of 8), and the 8 bytes of
+ * the end marker fit in the first cluster.
+ */
+size_t e2q_qcow_writer_report_room(const e2q_qcow_writer *w)
+{
+	uint64_t used = header_length(w) + 2 * E2Q_QCOW2_EXT_HEADER_SIZE +
+			E2Q_QCOW_REPORT_FIXED_SIZE;
+
+	return used < w->cluster_size ? (size_t) (w->cluster_size - used) : 0;
+}
+
+/* The report's data: the text, compressed when that makes it shorter. */
+static errcode_t encode_report(const void *text, size_t len,
+			       unsigned char **ret, uint32_t *ret_len)
+{
+	uLongf zlen = compressBound((uLong) len);
+	unsigned char *buf = malloc(E2Q_QCOW_REPORT_FIXED_SIZE + zlen + len);
+	uint32_t encoding = E2Q_QCOW_REPORT_ZLIB;
+
+	if (!buf)
+		return ENOMEM;
+	if (compress2(buf + E2Q_QCOW_REPORT_FIXED_SIZE, &zlen, text,
+		      (uLong) len, Z_BEST_COMPRESSION) != Z_OK || zlen >= len) {
+		encoding = E2Q_QCOW_REPORT_PLAIN;
+		zlen = len;
+		memcpy(buf + E2Q_QCOW_REPORT_FIXED_SIZE, text, len);
+	}
+	e2q_put_be32(buf + E2Q_QCOW_REPORT_OFF_VERSION, E2Q_QCOW_REPORT_VERSION);
+	e2q_put_be32(buf + E2Q_QCOW_REPORT_OFF_ENCODING, encoding);
+	e2q_put_be32(buf + E2Q_QCOW_REPORT_OFF_TEXT_LEN, (uint32_t) len);
+	*ret = buf;
+	*ret_len = (uint32_t) (E2Q_QCOW_REPORT_FIXED_SIZE + zlen);
+	return 0;
+}
+
+errcode_t e2q_qcow_writer_set_report(e2q_qcow_writer *w, const void *text,
+				     size_t len)
+{
+	unsigned char *data = NULL;
+	uint32_t data_len = 0;
+	errcode_t err;
+
+	if (w->state != PLANNING && w->state != MEASURING)
+		return E2Q_ET_QCOW_WRITER_STATE;
+	if (len > E2Q_QCOW_REPORT_MAX_TEXT)
+		return E2Q_ET_QCOW_REPORT_TOO_LARGE;
+	if (len) {
+		err = encode_report(text, len, &data, &data_len);
+		if (err)
+			return err;
+		if (data_len - E2Q_QCOW_REPORT_FIXED_SIZE >
+		    e2q_qcow_writer_report_room(w)) {
+			free(data);
+			return E2Q_ET_QCOW_REPORT_TOO_LARGE;
+		}
+	}
+	free(w->report);
+	w->report = data;
+	w->report_len = data_len;
+	return 0;
+}
+
+/* The report extension, then the end of the extensions (zeros). */
+static void put_report(const e2q_qcow_writer *w, unsigned char *buf)
+{
+	unsigned char *p = buf + header_length(w);
+
+	if (!w->report_len)
+		return;
+	e2q_put_be32(p, E2Q_QCOW2_EXT_E2Q_REPORT);
+	e2q_put_be32(p + 4, w->report_len);
+	memcpy(p + E2Q_QCOW2_EXT_HEADER_SIZE, w->report, w->report_len);
+	/* padding to 8 bytes and the end marker are zeros already */
+}
+
 static errcode_t write_header(e2q_qcow_writer *w)
 {
 	unsigned char *buf;
@@ -401,19 +491,15 @@ static errcode_t write_header(e2q_qcow_writer *w)
 		     w->reftable_start << w->cluster_bits);
 	e2q_put_be32(buf + E2Q_QCOW2_OFF_REFTABLE_CLUSTERS,
 		     (uint32_t) w->reftable_clusters);
+	put_report(w, buf);
 	if (w->version < 3)
 		return 0;
 	e2q_put_be32(buf + E2Q_QCOW2_OFF_REFCOUNT_ORDER, 4);
-	if (w->compression_type == E2Q_QCOW2_COMPRESSION_ZLIB) {
-		e2q_put_be32(buf + E2Q_QCOW2_OFF_HEADER_LENGTH,
-			     E2Q_QCOW2_V3_HEADER_SIZE);
+	e2q_put_be32(buf + E2Q_QCOW2_OFF_HEADER_LENGTH, header_length(w));
+	if (w->compression_type == E2Q_QCOW2_COMPRESSION_ZLIB)
 		return 0;
-	}
-	/* the compression type byte makes the header 112 bytes (8-aligned) */
 	e2q_put_be64(buf + E2Q_QCOW2_OFF_INCOMPAT,
 		     E2Q_QCOW2_INCOMPAT_COMPRESSION);
-	e2q_put_be32(buf + E2Q_QCOW2_OFF_HEADER_LENGTH,
-		     E2Q_QCOW2_V3_HEADER_SIZE + 8);
 	buf[E2Q_QCOW2_OFF_COMPRESSION_TYPE] = (unsigned char) w->compression_type;
 	return 0;
 }
@@ -871,6 +957,7 @@ void e2q_qcow_writer_free(e2q_qcow_writer *w)
 	if (!w)
 		return;
 	record_free(&w->rec);
+	free(w->report);
 	free(w->spool);
 	free(w->region_planned);
 	free(w->buf);

@@ -8,6 +8,8 @@
  *
  * Use, in this order:
  *   e2q_qcow_writer_new()      sizes, version, compression type, stream;
+ *   e2q_qcow_writer_set_report() (optional) the capture report, any time
+ *                              before start();
  *   e2q_qcow_writer_plan()     every cluster that may hold data, ascending;
  *   e2q_qcow_writer_measure()  (stream only) every piece, ascending: the
  *                              writer records each stored piece's length;
@@ -23,7 +25,7 @@
  *   e2q_qcow_writer_free()     always, also after an error.
  *
  * Layout, in clusters:
- *   header | L1 table | refcount table | refcount blocks | L2 tables | data
+ *   header (and the report extension) | L1 table | refcount table | refcount blocks | L2 tables | data
  * The plan fixes every table's place and size; data follows in the order it
  * is put: a plain cluster at the next cluster boundary, a compressed piece
  * at the next free byte (pieces share clusters and sectors).  A file and a
@@ -77,6 +79,19 @@ struct e2q_qcow_writer_stats {
 
 errcode_t e2q_qcow_writer_new(const struct e2q_qcow_writer_params *params,
 			      e2q_qcow_writer **ret);
+/*
+ * The capture report: `len` bytes of text (a JSON object, not checked
+ * here), stored as a header extension of type E2Q_QCOW2_EXT_E2Q_REPORT
+ * (see qcow_format.h), zlib-compressed when that makes it shorter.  It must
+ * fit in the first cluster with the header: E2Q_ET_QCOW_REPORT_TOO_LARGE
+ * when it does not (the caller may retry with a shorter text).  len 0
+ * removes it.  The text is copied.  Without a report the image has no
+ * header extension.
+ */
+errcode_t e2q_qcow_writer_set_report(e2q_qcow_writer *w, const void *text,
+				     size_t len);
+/* Bytes the encoded report may take: a bound for callers that trim. */
+size_t e2q_qcow_writer_report_room(const e2q_qcow_writer *w);
 errcode_t e2q_qcow_writer_plan(e2q_qcow_writer *w, uint64_t first,
 			       uint64_t count);
 errcode_t e2q_qcow_writer_measure(e2q_qcow_writer *w, uint64_t first,
