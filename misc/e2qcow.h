@@ -58,6 +58,7 @@ struct e2q_options {
 #define E2Q_MAX_BACKING	16
 	const char *backing[E2Q_MAX_BACKING];	/* --backing, parent first */
 	unsigned int nbacking;
+	int no_sandbox;			/* --no-sandbox */
 };
 
 /* options.c */
@@ -88,6 +89,11 @@ int e2q_mode_verify(const struct e2q_options *opts);		/* mode_verify.c: --verify
 struct struct_ext2_filsys;
 int e2q_open_source_fs(const struct e2q_options *opts,
 		       struct struct_ext2_filsys **fs);
+/* open_source.c: for a qcow SOURCE, opens its file now, so that a sandbox
+ * can be entered before e2q_open_source_fs parses it; *fd is -1 for any
+ * other SOURCE.  e2q_release_qcow_source closes it after the filesystem. */
+int e2q_preopen_qcow_source(const struct e2q_options *opts, int *fd);
+void e2q_release_qcow_source(int fd);
 /* open_source.c: refuses (exit 4, one line) a SOURCE mounted read-write
  * unless -f; 0 otherwise */
 int e2q_refuse_if_mounted_rw(const struct e2q_options *opts);

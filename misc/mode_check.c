@@ -18,6 +18,7 @@
 #include "qcow/qcow_check.h"
 #include "qcow/qcow_reader.h"
 #include "misc/e2qcow.h"
+#include "misc/sandbox.h"
 
 #define CHECK_EXIT_CLEAN	0
 #define CHECK_EXIT_CORRUPT	2
@@ -85,6 +86,12 @@ int e2q_mode_check(const struct e2q_options *o)
 		com_err(e2q_program_name, errno, _("while opening %s"),
 			o->source);
 		return E2Q_EXIT_SOURCE;
+	}
+	/* sandbox: IMAGE is open, not a byte of it parsed yet */
+	rc = e2q_enter_sandbox(o, NULL, 0);
+	if (rc) {
+		close(fd);
+		return rc;
 	}
 	memset(&params, 0, sizeof(params));
 	params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;

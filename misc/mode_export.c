@@ -23,6 +23,7 @@
 #include "misc/e2qcow.h"
 #include "misc/output_file.h"
 #include "misc/progress.h"
+#include "misc/sandbox.h"
 #include "misc/scramble_map.h"
 
 #define READ_BATCH_BYTES	(1U << 20)
@@ -42,6 +43,8 @@ struct export {
 	ext2fs_block_bitmap map;
 	struct e2q_meta_stats stats;
 	struct e2q_output out;
+	int out_open;		/* opened before the sandbox, not yet closed */
+	int dest_is_block_device;
 	e2q_qcow_writer *qcow;
 	e2q_qcow_encoder *enc;	/* blocks to pieces; NULL: plain put() */
 	unsigned int cluster_bits;
@@ -106,7 +109,7 @@ static int mark_metadata(struct export *x)
 
 	memset(&mo, 0, sizeof(mo));
 	mo.all_data = x->opts->all_data;
-	mo.whole_inode_tables = output_is_block_device(x->opts->dest);
+	mo.whole_inode_tables = x->dest_is_block_device;
 	mo.superblock = x->opts->superblock;
 	mo.problem = report_problem;
 	mo.priv = x;
@@ -378,8 +381,12 @@ static int write_image(struct export *x)
 {
 	int rc;
 
-	rc = e2q_output_open(x->opts->dest, x->opts->source,
-			     x->opts->dst_offset_set, &x->out);
+	if (!x->out_open)
+		rc = e2q_output_open(x->opts->dest, x->opts->source,
+				     x->opts->dst_offset_set, &x->out);
+	else
+		rc = E2Q_EXIT_OK;
+	x->out_open = 0;
 	if (rc)
 		return rc;
 	rc = copy_blocks(x);
@@ -399,8 +406,32 @@ static void print_dry_run(const struct export *x)
 	       x->stats.inodes_in_use);
 }
 
+/*
+ * A qcow SOURCE is an untrusted image: every file is opened first, then the
+ * process is confined (sandbox.h), then the image is parsed.
+ */
+static int enter_sandbox(struct export *x)
+{
+	const struct e2q_options *o = x->opts;
+	int rc = E2Q_EXIT_OK;
+
+	if (!o->dry_run) {
+		rc = e2q_output_open(o->dest, o->source, o->dst_offset_set,
+				     &x->out);
+		x->out_open = !rc;
+	}
+	if (!rc)
+		rc = e2q_scramble_map_open_early(o);
+	if (!rc)
+		rc = e2q_enter_sandbox(o, x->out_open ? &x->out : NULL,
+				       x->out_open ? E2Q_SANDBOX_WRITES : 0);
+	return rc;
+}
+
 static void close_export(struct export *x)
 {
+	if (x->out_open)
+		e2q_output_abort(&x->out);
 	if (x->enc)
 		e2q_qcow_encoder_free(x->enc);
 	if (x->qcow)
@@ -416,11 +447,17 @@ static void close_export(struct export *x)
 int e2q_mode_export(const struct e2q_options *opts)
 {
 	struct export x;
-	int rc;
+	int rc, src_fd = -1;
 
 	memset(&x, 0, sizeof(x));
 	x.opts = opts;
+	x.dest_is_block_device = output_is_block_device(opts->dest);
 	rc = e2q_refuse_if_mounted_rw(opts);
+	if (!rc)
+		rc = e2q_preopen_qcow_source(opts, &src_fd);
+	/* sandbox: a qcow SOURCE is parsed confined, its files opened first */
+	if (!rc && src_fd >= 0)
+		rc = enter_sandbox(&x);
 	if (!rc)
 		rc = e2q_open_source_fs(opts, &x.fs);
 	if (!rc)
@@ -433,5 +470,6 @@ int e2q_mode_export(const struct e2q_options *opts)
 	if (!rc && x.stats.problems)
 		rc = E2Q_EXIT_DAMAGED;
 	close_export(&x);
+	e2q_release_qcow_source(src_fd);
 	return rc;
 }

@@ -18,6 +18,7 @@
 #include "qcow/qcow_format.h"
 #include "qcow/qcow_reader.h"
 #include "misc/e2qcow.h"
+#include "misc/sandbox.h"
 
 static void print_features(e2q_qcow_image *img, const struct e2q_qcow_info *in,
 			   enum e2q_qcow_feature_kind kind, const char *title)
@@ -109,13 +110,19 @@ int e2q_mode_info(const struct e2q_options *o)
 	struct e2q_qcow_info info;
 	e2q_qcow_image *img = NULL;
 	errcode_t err;
-	int fd;
+	int fd, rc;
 
 	fd = open(o->source, O_RDONLY);
 	if (fd < 0) {
 		com_err(e2q_program_name, errno, _("while opening %s"),
 			o->source);
 		return E2Q_EXIT_SOURCE;
+	}
+	/* sandbox: IMAGE is open, not a byte of it parsed yet */
+	rc = e2q_enter_sandbox(o, NULL, 0);
+	if (rc) {
+		close(fd);
+		return rc;
 	}
 	memset(&params, 0, sizeof(params));
 	params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;

@@ -7,13 +7,19 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include <ext2fs/ext2fs.h>
 
 #include "nls-enable.h"
 #include "qcowio/qcow_io.h"
 #include "misc/e2qcow.h"
+
+/* a qcow SOURCE opened by e2q_preopen_qcow_source(), or -1 */
+static int preopened_fd = -1;
 
 static errcode_t open_with_blocksize(const struct e2q_options *o,
 				     int is_qcow, unsigned int bs,
@@ -44,7 +50,7 @@ static void report_open_error(const struct e2q_options *o, int is_qcow,
 
 int e2q_open_source_fs(const struct e2q_options *o, ext2_filsys *fs)
 {
-	int is_qcow = e2q_source_is_qcow(o->source);
+	int is_qcow = preopened_fd >= 0 || e2q_source_is_qcow(o->source);
 	unsigned int bs = o->blocksize;
 	errcode_t err;
 
@@ -63,6 +69,31 @@ int e2q_open_source_fs(const struct e2q_options *o, ext2_filsys *fs)
 		return E2Q_EXIT_SOURCE;
 	}
 	return E2Q_EXIT_OK;
+}
+
+int e2q_preopen_qcow_source(const struct e2q_options *o, int *fd)
+{
+	*fd = -1;
+	if (!e2q_source_is_qcow(o->source))
+		return E2Q_EXIT_OK;
+	*fd = open(o->source, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		com_err(e2q_program_name, errno, _("while opening %s"),
+			o->source);
+		return E2Q_EXIT_SOURCE;
+	}
+	e2q_qcow_io_use_fd(o->source, *fd);
+	preopened_fd = *fd;
+	return E2Q_EXIT_OK;
+}
+
+void e2q_release_qcow_source(int fd)
+{
+	if (fd < 0)
+		return;
+	e2q_qcow_io_use_fd(NULL, -1);
+	preopened_fd = -1;
+	close(fd);
 }
 
 int e2q_refuse_if_mounted_rw(const struct e2q_options *o)

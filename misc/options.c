@@ -22,7 +22,7 @@
 
 enum {
 	OPT_INFO = 256, OPT_CHECK, OPT_VERIFY, OPT_KEEP_XATTRS, OPT_SCRAMBLE_MAP,
-	OPT_BACKING
+	OPT_BACKING, OPT_NO_SANDBOX
 };
 
 static const struct option long_opts[] = {
@@ -34,6 +34,7 @@ static const struct option long_opts[] = {
 	{ "keep-xattrs", no_argument, NULL, OPT_KEEP_XATTRS },
 	{ "scramble-map", required_argument, NULL, OPT_SCRAMBLE_MAP },
 	{ "backing", required_argument, NULL, OPT_BACKING },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -107,6 +108,12 @@ void e2q_usage(FILE *f)
 		"version 3 one\n"
 		"  -j THREADS      compress on this many threads (default: "
 		"the online CPUs)\n"
+		"  --no-sandbox    parse images unconfined (for debugging): "
+		"by default -r IMAGE,\n"
+		"                  --info, --check, --verify and a qcow SOURCE "
+		"run under\n"
+		"                  seccomp and Landlock, unable to open files "
+		"or run programs\n"
 		"  -b SUPERBLOCK   open the filesystem from this backup "
 		"superblock\n"
 		"  -B BLOCKSIZE    block size to use with -b\n"
@@ -224,6 +231,7 @@ static int apply_option(struct e2q_options *o, int c, const char *arg)
 	case 'l': o->snapshot = arg; return 0;
 	case OPT_KEEP_XATTRS: o->keep_xattrs = 1; return 0;
 	case OPT_SCRAMBLE_MAP: o->scramble_map = arg; return 0;
+	case OPT_NO_SANDBOX: o->no_sandbox = 1; return 0;
 	case OPT_BACKING:
 		if (o->nbacking == E2Q_MAX_BACKING) {
 			com_err(e2q_program_name, 0, _("at most %d --backing "

@@ -56,19 +56,44 @@ static void note_renamed(void *priv, ext2_ino_t dir, const char *old_name,
 	putc('\n', c->map);
 }
 
-static int open_map(struct e2q_scramble_ctx *c, const char *path)
+/* --scramble-map created before a sandbox was entered, or NULL */
+static FILE *early_map;
+
+static int create_map(const char *path, FILE **map)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 		      0600);
 
+	*map = NULL;
 	if (fd >= 0 && fchmod(fd, 0600) == 0)
-		c->map = fdopen(fd, "w");
-	if (!c->map) {
+		*map = fdopen(fd, "w");
+	if (!*map) {
 		com_err(e2q_program_name, errno, _("while creating %s"), path);
 		if (fd >= 0)
 			close(fd);
 		return E2Q_EXIT_OUTPUT;
 	}
+	return E2Q_EXIT_OK;
+}
+
+int e2q_scramble_map_open_early(const struct e2q_options *o)
+{
+	if (!o->scramble || !o->scramble_map || early_map)
+		return E2Q_EXIT_OK;
+	return create_map(o->scramble_map, &early_map);
+}
+
+static int open_map(struct e2q_scramble_ctx *c, const char *path)
+{
+	int rc = E2Q_EXIT_OK;
+
+	if (early_map)
+		c->map = early_map;
+	else
+		rc = create_map(path, &c->map);
+	early_map = NULL;
+	if (rc)
+		return rc;
 	c->map_path = path;
 	fputs("# e2qcow -s: directory inode, original name, scrambled name\n",
 	      c->map);

@@ -20,6 +20,9 @@ struct e2q_scramble_ctx;
 int e2q_scramble_start(const struct e2q_options *o, ext2_filsys fs,
 		       struct e2q_meta_options *mo,
 		       struct e2q_scramble_ctx **ret);
+/* Before a sandbox (sandbox.h): creates the --scramble-map file now, for
+ * e2q_scramble_start to write. */
+int e2q_scramble_map_open_early(const struct e2q_options *o);
 /* After the walk, before the first block is scrambled. */
 int e2q_scramble_ready(struct e2q_scramble_ctx *c);
 /* Scrambles a run read by e2q_meta_read_runs, in its buffer. */
