@@ -23,6 +23,9 @@
 #define E2Q_EXIT_MISMATCH	6	/* --verify found differences */
 #define E2Q_EXIT_INTERNAL	8	/* out of memory, internal error */
 
+/* -j without a value: the processors e2qcow may use, at most this */
+#define E2Q_DEFAULT_JOBS	8
+
 enum e2q_mode {
 	E2Q_MODE_NORMAL = 0,	/* .e2i image (neither -r nor -Q) */
 	E2Q_MODE_QCOW2,		/* -Q */
@@ -53,7 +56,7 @@ struct e2q_options {
 	int src_offset_set, dst_offset_set;
 	const char *compression;	/* -z TYPE[:LEVEL] */
 	int compress_type, compress_level; /* from -z: e2q_qcow_codec_type, 0 = default */
-	unsigned int jobs;		/* -j */
+	unsigned int jobs;		/* -j; default: the CPUs, at most 8 */
 	const char *snapshot;		/* -l */
 #define E2Q_MAX_BACKING	16
 	const char *backing[E2Q_MAX_BACKING];	/* --backing, parent first */

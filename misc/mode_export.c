@@ -157,7 +157,6 @@ static errcode_t put_pieces(uint64_t first, uint64_t count,
 static errcode_t new_encoder(struct export *x, e2q_qcow_pieces_fn fn)
 {
 	struct e2q_qcow_encoder_params p;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(&p, 0, sizeof(p));
 	p.cluster_bits = x->cluster_bits;
@@ -165,7 +164,7 @@ static errcode_t new_encoder(struct export *x, e2q_qcow_pieces_fn fn)
 	p.type = x->opts->compression ? x->opts->compress_type :
 		 E2Q_QCOW_CODEC_NONE;
 	p.level = x->opts->compress_level;
-	p.threads = x->opts->jobs ? x->opts->jobs : cpus > 0 ? (unsigned) cpus : 1;
+	p.threads = x->opts->jobs;	/* set by options.c: never 0 */
 	return e2q_qcow_encoder_new(&p, fn, x->qcow, &x->enc);
 }
 

@@ -7,10 +7,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nls-enable.h"
 #include "qcow/qcow_compress.h"
@@ -107,7 +109,8 @@ void e2q_usage(FILE *f)
 		"                  version 2 image any qemu reads, zstd a "
 		"version 3 one\n"
 		"  -j THREADS      compress on this many threads (default: "
-		"the online CPUs)\n"
+		"the CPUs, at most 8;\n"
+		"                  above 32 counts as 32)\n"
 		"  --no-sandbox    parse images unconfined (for debugging): "
 		"by default -r IMAGE,\n"
 		"                  --info, --check, --verify and a qcow SOURCE "
@@ -312,6 +315,26 @@ static const char *check_conflicts(const struct e2q_options *o)
 	return NULL;
 }
 
+/*
+ * The default of -j: the processors this process may run on, at most
+ * E2Q_DEFAULT_JOBS.  Beyond eight, compression outruns what one thread can
+ * read and write, and each worker only adds its 2 MiB of batches; a tool of
+ * the same kind hung on machines with more than 32 processors.
+ */
+static unsigned int default_jobs(void)
+{
+	cpu_set_t set;
+	long cpus = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		cpus = CPU_COUNT(&set);
+	if (cpus <= 0)
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus <= 0)
+		return 1;
+	return cpus < E2Q_DEFAULT_JOBS ? (unsigned int) cpus : E2Q_DEFAULT_JOBS;
+}
+
 int e2q_parse_options(int argc, char **argv, struct e2q_options *o)
 {
 	const char *conflict;
@@ -335,5 +358,7 @@ int e2q_parse_options(int argc, char **argv, struct e2q_options *o)
 		com_err(e2q_program_name, 0, "%s", conflict);
 		return E2Q_EXIT_USAGE;
 	}
+	if (!o->jobs)
+		o->jobs = default_jobs();
 	return -1;
 }

@@ -282,10 +282,15 @@ static void append_number(char *buf, size_t *len, size_t size, long n)
 		buf[(*len)++] = digits[--i];
 }
 
+/* The committer's end of the socket, so that a stopped e2qcow drops its
+ * temporary output before it exits; -1 without a committer. */
+static int committer_fd = -1;
+
 static void on_trapped_call(int sig, siginfo_t *info, void *context)
 {
-	char buf[320];
+	char buf[320], drop = 'd';
 	size_t len = trap_message_len;
+	int err;
 
 	(void) sig;
 	(void) context;
@@ -293,6 +298,8 @@ static void on_trapped_call(int sig, siginfo_t *info, void *context)
 	append_number(buf, &len, sizeof(buf) - 1, (long) info->si_syscall);
 	buf[len++] = '\n';
 	(void) !write(STDERR_FILENO, buf, len);
+	if (committer_fd >= 0 && write(committer_fd, &drop, 1) == 1)
+		(void) !read(committer_fd, &err, sizeof(err));
 	_exit(E2Q_EXIT_INTERNAL);
 }
 
@@ -344,7 +351,7 @@ errcode_t e2q_sandbox_enter(unsigned int flags, int *landlock_abi)
 /* ---- the committer ------------------------------------------------------ */
 
 #define COMMIT_KEEP	'k'
-#define COMMIT_DROP	'd'
+#define COMMIT_DROP	'd'	/* also written by on_trapped_call() */
 
 static void committer_main(int fd, const char *tmp_path, const char *path)
 {
@@ -392,6 +399,9 @@ errcode_t e2q_committer_start(struct e2q_committer *c, const char *tmp_path,
 	}
 	close(fds[1]);
 	c->fd = fds[0];
+#ifdef HAVE_SECCOMP
+	committer_fd = c->fd;
+#endif
 	return 0;
 }
 
@@ -410,6 +420,9 @@ errcode_t e2q_committer_finish(struct e2q_committer *c, int keep)
 		if (n != sizeof(err))
 			err = EPIPE;
 	}
+#ifdef HAVE_SECCOMP
+	committer_fd = -1;
+#endif
 	close(c->fd);
 	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -476,10 +489,12 @@ int e2q_enter_sandbox(const struct e2q_options *o, struct e2q_output *out,
 
 	if (sandbox_disabled(o)) {
 		note_state(o, _("sandbox: off"));
+		self_test();
 		return E2Q_EXIT_OK;
 	}
 #ifndef HAVE_SECCOMP
 	note_state(o, _("sandbox: unavailable (built without libseccomp)"));
+	self_test();
 	(void) out;
 	(void) flags;
 	return E2Q_EXIT_OK;
