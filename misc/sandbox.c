@@ -195,7 +195,8 @@ static const int trapped_calls[] = {
 /* LeakSanitizer's exit check stops the threads with ptrace from a task it
  * clones, and lists /proc/self/task: directories only, never a file. */
 static const int sanitizer_calls[] = {
-	SCMP_SYS(ptrace), SCMP_SYS(prctl), SCMP_SYS(getdents64),
+	SCMP_SYS(ptrace), SCMP_SYS(prctl), SCMP_SYS(getdents),
+	SCMP_SYS(getdents64),
 	SCMP_SYS(getppid), SCMP_SYS(readlink), SCMP_SYS(mincore),
 };
 #endif
@@ -232,6 +233,9 @@ static int add_conditional_rules(scmp_filter_ctx ctx)
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
 			       SCMP_A2(SCMP_CMP_EQ, 0));
 #ifdef E2Q_SANITIZED
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+			       SCMP_A1(SCMP_CMP_MASKED_EQ, O_DIRECTORY,
+				       O_DIRECTORY));
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 			       SCMP_A2(SCMP_CMP_MASKED_EQ, O_DIRECTORY,
 				       O_DIRECTORY));
