@@ -40,6 +40,10 @@
 #include "misc/output_file.h"
 #include "misc/sandbox.h"
 
+/* Both confinements exist only in a build with libseccomp: Landlock alone
+ * would still let a compromised reader run programs and make sockets. */
+#ifdef HAVE_SECCOMP
+
 /* ---- Landlock ----------------------------------------------------------- */
 
 #ifndef LANDLOCK_CREATE_RULESET_VERSION
@@ -148,7 +152,6 @@ static errcode_t landlock_restrict(int *abi)
 
 /* ---- seccomp ------------------------------------------------------------ */
 
-#ifdef HAVE_SECCOMP
 /* Reading, printing, memory, threads, signals, time, exit. */
 static const int allowed_calls[] = {
 	SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(pread64), SCMP_SYS(preadv),
@@ -449,11 +452,13 @@ static int sandbox_disabled(const struct e2q_options *o)
  * now, in ours and in libc's (strerror), so that messages printed once
  * confined are translated too.
  */
+#ifdef HAVE_SECCOMP
 static void load_translations(void)
 {
 	(void) _("while reading %s");
 	(void) strerror(EIO);
 }
+#endif
 
 static void note_state(const struct e2q_options *o, const char *state)
 {
