@@ -58,15 +58,12 @@ static time_t capture_time(void)
 	return time(NULL);
 }
 
-/* The report of a qcow SOURCE, when it has a valid one. */
-static void read_origin(struct e2q_capture_report *r)
+/* The report of the qcow SOURCE open at fd, when it has a valid one. */
+static void read_origin(struct e2q_capture_report *r, int fd)
 {
 	struct e2q_qcow_open_params params;
 	e2q_qcow_image *img = NULL;
-	int fd = open(r->opts->source, O_RDONLY);
 
-	if (fd < 0)
-		return;
 	memset(&params, 0, sizeof(params));
 	params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;
 	if (e2q_qcow_probe(fd) && !e2q_qcow_open(fd, &params, &img, NULL) &&
@@ -76,11 +73,10 @@ static void read_origin(struct e2q_capture_report *r)
 		r->origin = NULL;
 	}
 	e2q_qcow_close(img);
-	close(fd);
 }
 
 errcode_t e2q_capture_report_new(const struct e2q_options *opts,
-				 ext2_filsys fs,
+				 ext2_filsys fs, int source_fd,
 				 struct e2q_capture_report **ret)
 {
 	struct e2q_capture_report *r = calloc(1, sizeof(*r));
@@ -90,8 +86,8 @@ errcode_t e2q_capture_report_new(const struct e2q_options *opts,
 	r->opts = opts;
 	r->fs = fs;
 	r->captured = capture_time();
-	if (e2q_source_is_qcow(opts->source))
-		read_origin(r);
+	if (source_fd >= 0)
+		read_origin(r, source_fd);
 	*ret = r;
 	return 0;
 }
@@ -223,7 +219,7 @@ static void put_source(struct e2q_capture_report *r, struct e2q_json *j)
 	e2q_json_begin_object(j, "source");
 	if (!scramble)
 		e2q_json_string(j, "path", r->opts->source);
-	e2q_json_bool(j, "is-image", e2q_source_is_qcow(r->opts->source));
+	e2q_json_bool(j, "is-image", r->opts->source_is_qcow);
 	e2q_json_uint(j, "size", ext2fs_blocks_count(sb) * r->fs->blocksize);
 	e2q_json_uint(j, "block-size", r->fs->blocksize);
 	e2q_json_uint(j, "blocks", ext2fs_blocks_count(sb));

@@ -31,9 +31,11 @@
 
 struct e2q_capture_report;
 
-/* ENOMEM, or 0 with *ret set; opts and fs must outlive the report. */
+/* ENOMEM, or 0 with *ret set; opts and fs must outlive the report.
+ * source_fd: the qcow SOURCE, open (its report is kept as the origin), or
+ * -1 for any other SOURCE. */
 errcode_t e2q_capture_report_new(const struct e2q_options *opts,
-				 ext2_filsys fs,
+				 ext2_filsys fs, int source_fd,
 				 struct e2q_capture_report **ret);
 void e2q_capture_report_add_problem(struct e2q_capture_report *r,
 				    errcode_t code, ext2_ino_t ino,

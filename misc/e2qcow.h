@@ -41,6 +41,9 @@ enum e2q_exit {
 	E2Q_EXIT_CHECK_CANNOT = 63,	/* the image cannot be checked */
 };
 
+/* -j without a value: the processors e2qcow may use, at most this */
+#define E2Q_DEFAULT_JOBS	8
+
 /* The mode options choose (-Q, -r, -I, --info, --check, --verify). */
 enum e2q_mode {
 	E2Q_MODE_NORMAL = 0,	/* .e2i image (neither -r nor -Q) */
@@ -93,13 +96,14 @@ struct e2q_options {
 	const char *compression;	/* -z TYPE[:LEVEL] */
 	enum e2q_qcow_codec_type compress_type;	/* from -z */
 	int compress_level;		/* from -z; 0: the type's default */
-	unsigned int jobs;		/* -j */
+	unsigned int jobs;		/* -j; default: the CPUs, at most 8 */
 	const char *snapshot;		/* -l */
 #define E2Q_MAX_BACKING	16
 	const char *backing[E2Q_MAX_BACKING];	/* --backing, parent first */
 	unsigned int nbacking;
 	int output_json;		/* --output=json */
 	int output_set;			/* --output given */
+	int no_sandbox;			/* --no-sandbox */
 };
 
 extern const char *e2q_program_name;

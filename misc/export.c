@@ -30,6 +30,7 @@
 #include "misc/open_source.h"
 #include "misc/output_file.h"
 #include "misc/progress.h"
+#include "misc/sandbox.h"
 
 #define READ_BATCH_BYTES	(1U << 20)
 #define MAX_TRANSFORMS		4
@@ -42,6 +43,9 @@ struct export {
 	const struct e2q_options *opts;
 	struct e2q_meta_stats stats;
 	struct e2q_output out;
+	int out_open;		/* opened before the sandbox, not yet used */
+	int dest_is_block_device;	/* known before a sandbox forbids stat */
+	int src_fd;		/* a qcow SOURCE opened before the sandbox */
 	struct e2q_transform *transforms[MAX_TRANSFORMS];
 	unsigned int ntransforms;
 	struct e2q_sink *sink;
@@ -112,7 +116,7 @@ static enum e2q_exit walk(struct export *x)
 
 	memset(&mo, 0, sizeof(mo));
 	mo.all_data = x->opts->all_data;
-	mo.whole_inode_tables = output_is_block_device(x->opts->dest);
+	mo.whole_inode_tables = x->dest_is_block_device;
 	mo.superblock = x->opts->superblock;
 	mo.problem = report_problem;
 	mo.priv = x;
@@ -139,7 +143,8 @@ static enum e2q_exit new_report(struct export *x)
 
 	if (x->opts->action != E2Q_DO_EXPORT_QCOW2 || x->opts->dry_run)
 		return E2Q_EXIT_OK;
-	err = e2q_capture_report_new(x->opts, x->view.fs, &x->view.report);
+	err = e2q_capture_report_new(x->opts, x->view.fs, x->src_fd,
+				     &x->view.report);
 	return err ? e2q_fail(E2Q_EXIT_INTERNAL, err, _("while exporting %s"),
 			      x->opts->source) : E2Q_EXIT_OK;
 }
@@ -278,8 +283,12 @@ static enum e2q_exit write_image(struct export *x,
 	uint64_t bytes_out = 0;
 	enum e2q_exit rc;
 
-	rc = e2q_output_open(x->opts->dest, x->opts->source,
-			     x->opts->dst_offset_set, &x->out);
+	if (!x->out_open)
+		rc = e2q_output_open(x->opts->dest, x->opts->source,
+				     x->opts->dst_offset_set, &x->out);
+	else
+		rc = E2Q_EXIT_OK;
+	x->out_open = 0;
 	if (rc)
 		return rc;
 	x->view.out = &x->out;
@@ -336,6 +345,8 @@ static void close_export(struct export *x)
 {
 	unsigned int i;
 
+	if (x->out_open)
+		e2q_output_abort(&x->out);
 	if (x->sink && x->sink->ops->free)
 		x->sink->ops->free(x->sink);
 	free(x->sink);
@@ -346,6 +357,30 @@ static void close_export(struct export *x)
 		ext2fs_free_block_bitmap(x->view.map);
 	if (x->view.fs)
 		ext2fs_close_free(&x->view.fs);
+	e2q_release_qcow_source(x->src_fd);
+}
+
+/*
+ * A qcow SOURCE is an untrusted image: every file is opened first (the
+ * image, the output, the scramble map), then the process is confined
+ * (sandbox.h), then the image is parsed.
+ */
+static enum e2q_exit enter_sandbox(struct export *x)
+{
+	const struct e2q_options *o = x->opts;
+	enum e2q_exit rc = E2Q_EXIT_OK;
+
+	if (!o->dry_run) {
+		rc = e2q_output_open(o->dest, o->source, o->dst_offset_set,
+				     &x->out);
+		x->out_open = !rc;
+	}
+	if (!rc)
+		rc = e2q_scramble_map_open_early(o);
+	if (!rc)
+		rc = e2q_enter_sandbox(o, x->out_open ? &x->out : NULL,
+				       x->out_open ? E2Q_SANDBOX_WRITES : 0);
+	return rc;
 }
 
 enum e2q_exit e2q_run_export(const struct e2q_options *opts)
@@ -356,8 +391,14 @@ enum e2q_exit e2q_run_export(const struct e2q_options *opts)
 
 	memset(&x, 0, sizeof(x));
 	x.opts = x.view.opts = opts;
+	x.src_fd = -1;
 	x.view.stats = &x.stats;
+	x.dest_is_block_device = output_is_block_device(opts->dest);
 	rc = e2q_refuse_if_mounted_rw(opts);
+	if (!rc)
+		rc = e2q_preopen_qcow_source(opts, &x.src_fd);
+	if (!rc && x.src_fd >= 0)
+		rc = enter_sandbox(&x);
 	if (!rc)
 		rc = e2q_open_source_fs(opts, &x.view.fs);
 	if (!rc)

@@ -105,5 +105,8 @@ struct e2q_transform {
 enum e2q_exit e2q_scramble_transform_new(const struct e2q_options *opts,
 					 ext2_filsys fs,
 					 struct e2q_transform **ret);
+/* transform_scramble.c: before a sandbox (sandbox.h), creates the
+ * --scramble-map file now, for e2q_scramble_transform_new() to write. */
+enum e2q_exit e2q_scramble_map_open_early(const struct e2q_options *opts);
 
 #endif /* E2Q_EXPORT_H */

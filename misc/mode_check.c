@@ -22,6 +22,7 @@
 #include "qcow/qcow_reader.h"
 #include "misc/e2qcow.h"
 #include "misc/json_out.h"
+#include "misc/sandbox.h"
 
 static int is_unsupported(errcode_t err)
 {
@@ -153,6 +154,12 @@ enum e2q_exit e2q_run_check(const struct e2q_options *o)
 			e2q_json_image_error(o->source, err, NULL);
 		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while opening %s"),
 				o->source);
+	}
+	/* sandbox: IMAGE is open, not a byte of it parsed yet */
+	rc = e2q_enter_sandbox(o, NULL, 0);
+	if (rc) {
+		close(fd);
+		return rc;
 	}
 	memset(&params, 0, sizeof(params));
 	params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;

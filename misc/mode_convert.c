@@ -19,6 +19,7 @@
 #include "misc/e2qcow.h"
 #include "misc/output_file.h"
 #include "misc/progress.h"
+#include "misc/sandbox.h"
 
 /* IMAGE and the backing files named with --backing, parent after child. */
 struct chain {
@@ -28,17 +29,21 @@ struct chain {
 	unsigned int count;
 };
 
-static enum e2q_exit open_level(struct chain *c, unsigned int i,
-			        const char *snapshot)
+static enum e2q_exit open_file(struct chain *c, unsigned int i)
+{
+	c->fd[i] = open(c->path[i], O_RDONLY);
+	if (c->fd[i] < 0)
+		return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while opening %s"),
+				c->path[i]);
+	return E2Q_EXIT_OK;
+}
+
+static enum e2q_exit parse_level(struct chain *c, unsigned int i, const char *snapshot)
 {
 	struct e2q_qcow_open_params params;
 	struct e2q_qcow_problem problem = { NULL, 0 };
 	errcode_t err;
 
-	c->fd[i] = open(c->path[i], O_RDONLY);
-	if (c->fd[i] < 0)
-		return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while opening %s"),
-				c->path[i]);
 	if (i > 0 && !e2q_qcow_probe(c->fd[i]))
 		return E2Q_EXIT_OK;		/* a raw parent */
 	memset(&params, 0, sizeof(params));
@@ -75,7 +80,9 @@ static enum e2q_exit attach_parent(struct chain *c, unsigned int i)
 	return E2Q_EXIT_OK;
 }
 
-static enum e2q_exit open_chain(const struct e2q_options *o, struct chain *c)
+/* Opens IMAGE and its backing files; reads nothing. */
+static enum e2q_exit open_chain_files(const struct e2q_options *o,
+				      struct chain *c)
 {
 	unsigned int i;
 	enum e2q_exit rc = E2Q_EXIT_OK;
@@ -88,7 +95,17 @@ static enum e2q_exit open_chain(const struct e2q_options *o, struct chain *c)
 	for (i = 0; i < c->count; i++)
 		c->fd[i] = -1;
 	for (i = 0; i < c->count && !rc; i++)
-		rc = open_level(c, i, o->snapshot);
+		rc = open_file(c, i);
+	return rc;
+}
+
+static enum e2q_exit parse_chain(const struct e2q_options *o, struct chain *c)
+{
+	unsigned int i;
+	enum e2q_exit rc = E2Q_EXIT_OK;
+
+	for (i = 0; i < c->count && !rc; i++)
+		rc = parse_level(c, i, o->snapshot);
 	for (i = c->count - 1; i > 0 && !rc; i--)
 		rc = attach_parent(c, i - 1);
 	return rc;
@@ -152,25 +169,30 @@ enum e2q_exit e2q_run_convert(const struct e2q_options *o)
 {
 	struct e2q_output out;
 	struct chain chain;
-	e2q_qcow_image *img;
 	enum e2q_exit rc;
+	int have_out = 0;
 
-	rc = open_chain(o, &chain);
-	img = chain.img[0];
+	rc = open_chain_files(o, &chain);
+	if (!rc && !o->dry_run) {
+		rc = e2q_output_open(o->dest, o->source, o->dst_offset_set, &out);
+		have_out = !rc;
+	}
+	/* sandbox: IMAGE, its backing files and RAW are open, nothing parsed */
+	if (!rc)
+		rc = e2q_enter_sandbox(o, have_out ? &out : NULL,
+				       have_out ? E2Q_SANDBOX_WRITES : 0);
+	if (!rc)
+		rc = parse_chain(o, &chain);
 	if (!rc && o->dry_run)
 		printf(_("%s: qcow version %u, %llu bytes, would be converted\n"),
-		       o->source, e2q_qcow_version(img),
-		       (unsigned long long) e2q_qcow_virtual_size(img));
-	else if (!rc) {
-		rc = e2q_output_open(o->dest, o->source, o->dst_offset_set, &out);
-		if (!rc) {
-			rc = convert(o, img, &out);
-			if (rc)
-				e2q_output_abort(&out);
-			else
-				rc = e2q_output_commit(&out);
-		}
-	}
+		       o->source, e2q_qcow_version(chain.img[0]),
+		       (unsigned long long) e2q_qcow_virtual_size(chain.img[0]));
+	else if (!rc)
+		rc = convert(o, chain.img[0], &out);
+	if (have_out && rc)
+		e2q_output_abort(&out);
+	else if (have_out)
+		rc = e2q_output_commit(&out);
 	close_chain(&chain);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #include "qcow/qcow_reader.h"
 #include "misc/e2qcow.h"
 #include "misc/json_out.h"
+#include "misc/sandbox.h"
 
 static void print_features(e2q_qcow_image *img, const struct e2q_qcow_info *in,
 			   enum e2q_qcow_feature_kind kind, const char *title)
@@ -386,6 +387,12 @@ enum e2q_exit e2q_run_info(const struct e2q_options *o)
 			e2q_json_image_error(o->source, err, NULL);
 		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while opening %s"),
 				o->source);
+	}
+	/* sandbox: IMAGE is open, not a byte of it parsed yet */
+	rc = e2q_enter_sandbox(o, NULL, 0);
+	if (rc) {
+		close(fd);
+		return rc;
 	}
 	memset(&params, 0, sizeof(params));
 	params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;

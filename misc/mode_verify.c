@@ -27,6 +27,7 @@
 #include "misc/capture_report.h"
 #include "misc/e2qcow.h"
 #include "misc/open_source.h"
+#include "misc/sandbox.h"
 
 #define READ_BATCH_BYTES	(4U << 20)
 #define MAX_LISTED		1000	/* differences kept and printed */
@@ -81,17 +82,22 @@ static void say_capture_report(struct verify *v)
 		       v->opts->source, uuid);
 }
 
-static enum e2q_exit open_image(struct verify *v)
+static enum e2q_exit open_image_file(struct verify *v)
+{
+	v->fd = open(v->opts->dest, O_RDONLY);
+	if (v->fd < 0)
+		return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while opening %s"),
+				v->opts->dest);
+	return E2Q_EXIT_OK;
+}
+
+static enum e2q_exit parse_image(struct verify *v)
 {
 	const char *path = v->opts->dest;
 	struct e2q_qcow_open_params params;
 	struct e2q_qcow_problem problem = { NULL, 0 };
 	errcode_t err;
 
-	v->fd = open(path, O_RDONLY);
-	if (v->fd < 0)
-		return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while opening %s"),
-				path);
 	if (!e2q_qcow_probe(v->fd))
 		return E2Q_EXIT_OK;
 	memset(&params, 0, sizeof(params));
@@ -324,13 +330,24 @@ enum e2q_exit e2q_run_verify(const struct e2q_options *opts)
 {
 	struct verify v;
 	enum e2q_exit rc;
+	int src_fd;
 
 	memset(&v, 0, sizeof(v));
 	v.opts = opts;
 	v.fd = -1;
-	rc = e2q_open_source_fs(opts, &v.fs);
+	/* a device SOURCE is opened as before; a qcow one only once confined */
+	rc = e2q_preopen_qcow_source(opts, &src_fd);
+	if (!rc && src_fd < 0)
+		rc = e2q_open_source_fs(opts, &v.fs);
 	if (!rc)
-		rc = open_image(&v);
+		rc = open_image_file(&v);
+	/* sandbox: SOURCE and IMAGE are open, no byte of an image parsed */
+	if (!rc)
+		rc = e2q_enter_sandbox(opts, NULL, 0);
+	if (!rc && src_fd >= 0)
+		rc = e2q_open_source_fs(opts, &v.fs);
+	if (!rc)
+		rc = parse_image(&v);
 	if (!rc)
 		rc = mark_and_compare(&v);
 	if (v.img)
@@ -341,6 +358,7 @@ enum e2q_exit e2q_run_verify(const struct e2q_options *opts)
 		ext2fs_free_block_bitmap(v.map);
 	if (v.fs)
 		ext2fs_close_free(&v.fs);
+	e2q_release_qcow_source(src_fd);
 	free(v.diffs);
 	if (v.buf)
 		ext2fs_free_mem(&v.buf);

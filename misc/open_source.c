@@ -4,7 +4,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include <ext2fs/ext2fs.h>
 
@@ -55,6 +58,27 @@ enum e2q_exit e2q_open_source_fs(const struct e2q_options *o, ext2_filsys *fs)
 	     bs <= EXT2_MAX_BLOCK_SIZE; bs *= 2)
 		err = open_with_blocksize(o, is_qcow, bs, fs);
 	return err ? report_open_error(o, err) : E2Q_EXIT_OK;
+}
+
+enum e2q_exit e2q_preopen_qcow_source(const struct e2q_options *o, int *fd)
+{
+	*fd = -1;
+	if (!o->source_is_qcow)
+		return E2Q_EXIT_OK;
+	*fd = open(o->source, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while opening %s"),
+				o->source);
+	e2q_qcow_io_use_fd(o->source, *fd);
+	return E2Q_EXIT_OK;
+}
+
+void e2q_release_qcow_source(int fd)
+{
+	if (fd < 0)
+		return;
+	e2q_qcow_io_use_fd(NULL, -1);
+	close(fd);
 }
 
 enum e2q_exit e2q_refuse_if_mounted_rw(const struct e2q_options *o)

@@ -18,6 +18,15 @@
 /* Opens SOURCE read-only; with -b and no -B, tries every block size. */
 enum e2q_exit e2q_open_source_fs(const struct e2q_options *opts,
 				 ext2_filsys *fs);
+/*
+ * For a qcow SOURCE, opens its file now, so that a sandbox (sandbox.h) can
+ * be entered before e2q_open_source_fs() parses it through the io_manager;
+ * *fd is -1 for any other SOURCE.  e2q_release_qcow_source() closes it
+ * after the filesystem.
+ */
+enum e2q_exit e2q_preopen_qcow_source(const struct e2q_options *opts,
+				      int *fd);
+void e2q_release_qcow_source(int fd);
 /* Refuses (exit 4, one line) a SOURCE mounted read-write, unless -f. */
 enum e2q_exit e2q_refuse_if_mounted_rw(const struct e2q_options *opts);
 /* The problem callback of struct e2q_meta_options; source is SOURCE. */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@
 
 enum {
 	OPT_INFO = 256, OPT_CHECK, OPT_VERIFY, OPT_KEEP_XATTRS, OPT_SCRAMBLE_MAP,
-	OPT_BACKING, OPT_OUTPUT
+	OPT_BACKING, OPT_OUTPUT, OPT_NO_SANDBOX
 };
 
 static const struct option long_opts[] = {
@@ -41,6 +42,7 @@ static const struct option long_opts[] = {
 	{ "scramble-map", required_argument, NULL, OPT_SCRAMBLE_MAP },
 	{ "backing", required_argument, NULL, OPT_BACKING },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -117,7 +119,14 @@ void e2q_usage(FILE *f)
 		"                  version 2 image any qemu reads, zstd a "
 		"version 3 one\n"
 		"  -j THREADS      compress on this many threads (default: "
-		"the online CPUs)\n"
+		"the CPUs, at most 8;\n"
+		"                  above 32 counts as 32)\n"
+		"  --no-sandbox    parse images unconfined (for debugging): "
+		"by default -r IMAGE,\n"
+		"                  --info, --check, --verify and a qcow SOURCE "
+		"run under\n"
+		"                  seccomp and Landlock, unable to open files "
+		"or run programs\n"
 		"  -b SUPERBLOCK   open the filesystem from this backup "
 		"superblock\n"
 		"  -B BLOCKSIZE    block size to use with -b\n"
@@ -290,6 +299,7 @@ static enum e2q_exit apply_option(struct e2q_options *o, int c,
 	case OPT_KEEP_XATTRS: o->keep_xattrs = 1; return E2Q_EXIT_OK;
 	case OPT_SCRAMBLE_MAP: o->scramble_map = arg; return E2Q_EXIT_OK;
 	case OPT_OUTPUT: return set_output(o, arg);
+	case OPT_NO_SANDBOX: o->no_sandbox = 1; return E2Q_EXIT_OK;
 	case OPT_BACKING: return add_backing(o, arg);
 	case 'h': o->action = E2Q_DO_HELP; return E2Q_EXIT_OK;
 	case 'V': o->action = E2Q_DO_VERSION; return E2Q_EXIT_OK;
@@ -339,6 +349,26 @@ static const char *check_conflicts(const struct e2q_options *o)
 	return NULL;
 }
 
+/*
+ * The default of -j: the processors this process may run on, at most
+ * E2Q_DEFAULT_JOBS.  Beyond eight, compression outruns what one thread can
+ * read and write, and each worker only adds its 2 MiB of batches; a tool of
+ * the same kind hung on machines with more than 32 processors.
+ */
+static unsigned int default_jobs(void)
+{
+	cpu_set_t set;
+	long cpus = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		cpus = CPU_COUNT(&set);
+	if (cpus <= 0)
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus <= 0)
+		return 1;
+	return cpus < E2Q_DEFAULT_JOBS ? (unsigned int) cpus : E2Q_DEFAULT_JOBS;
+}
+
 enum e2q_exit e2q_parse_options(int argc, char **argv, struct e2q_options *o)
 {
 	const char *conflict;
@@ -364,6 +394,8 @@ enum e2q_exit e2q_parse_options(int argc, char **argv, struct e2q_options *o)
 		return e2q_fail(E2Q_EXIT_USAGE, 0, "%s", conflict);
 	if (o->progress && o->output_json)
 		o->progress = 2;	/* E2Q_PROGRESS_JSON */
+	if (!o->jobs)
+		o->jobs = default_jobs();
 	return E2Q_EXIT_OK;
 }
 

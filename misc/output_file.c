@@ -101,6 +101,22 @@ int e2q_output_open(const char *path, const char *source, int want_offset,
 	return open_temporary(path, out);
 }
 
+/* Moves the finished temporary file over IMAGE; an errno. */
+static int move_into_place(struct e2q_output *out)
+{
+	if (out->committer.pid)
+		return (int) e2q_committer_finish(&out->committer, 1);
+	return rename(out->tmp_path, out->path) < 0 ? errno : 0;
+}
+
+static void remove_temporary(struct e2q_output *out)
+{
+	if (out->committer.pid)
+		(void) e2q_committer_finish(&out->committer, 0);
+	else
+		unlink(out->tmp_path);
+}
+
 int e2q_output_commit(struct e2q_output *out)
 {
 	int err = 0;
@@ -113,8 +129,8 @@ int e2q_output_commit(struct e2q_output *out)
 	if (close(out->fd) < 0 && !err)
 		err = errno;
 	out->fd = -1;
-	if (!err && out->tmp_path && rename(out->tmp_path, out->path) < 0)
-		err = errno;
+	if (!err && out->tmp_path)
+		err = move_into_place(out);
 	if (err) {
 		com_err(e2q_program_name, err, _("while writing %s"), out->path);
 		e2q_output_abort(out);
@@ -131,7 +147,7 @@ void e2q_output_abort(struct e2q_output *out)
 		close(out->fd);
 	out->fd = -1;
 	if (out->tmp_path) {
-		unlink(out->tmp_path);
+		remove_temporary(out);
 		free(out->tmp_path);
 		out->tmp_path = NULL;
 	}

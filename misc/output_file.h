@@ -7,11 +7,14 @@
  * complete; on failure the temporary file is removed and IMAGE is untouched.
  * "-" is standard output, a stream.  A device, or a file written at a
  * destination offset (-O), is written in place.  An output that is the
- * source itself is refused.  These functions print their own one-line
+ * source itself is refused.  Once the mode is sandboxed (sandbox.h), the
+ * rename or removal of the temporary file is done by its committer.  These functions print their own one-line
  * errors and return an exit code (E2Q_EXIT_*).
  */
 #ifndef E2Q_OUTPUT_FILE_H
 #define E2Q_OUTPUT_FILE_H
+
+#include "misc/sandbox.h"
 
 struct e2q_output {
 	int fd;
@@ -19,6 +22,7 @@ struct e2q_output {
 	char *tmp_path;		/* temporary name, renamed on commit; or NULL */
 	int is_stream;		/* standard output, pipe or terminal */
 	int in_place;		/* device or -O: never truncated or renamed */
+	struct e2q_committer committer;	/* renames tmp_path once sandboxed */
 };
 
 int e2q_output_open(const char *path, const char *source, int want_offset,

@@ -59,14 +59,18 @@ static void note_renamed(void *priv, ext2_ino_t dir, const char *old_name,
 	putc('\n', c->map);
 }
 
-static enum e2q_exit open_map(struct scramble_transform *c, const char *path)
+/* --scramble-map created before a sandbox was entered, or NULL */
+static FILE *early_map;
+
+static enum e2q_exit create_map(const char *path, FILE **map)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 		      0600);
 
+	*map = NULL;
 	if (fd >= 0 && fchmod(fd, 0600) == 0)
-		c->map = fdopen(fd, "w");
-	if (!c->map) {
+		*map = fdopen(fd, "w");
+	if (!*map) {
 		errcode_t err = errno;
 
 		if (fd >= 0)
@@ -74,6 +78,27 @@ static enum e2q_exit open_map(struct scramble_transform *c, const char *path)
 		return e2q_fail(E2Q_EXIT_OUTPUT, err, _("while creating %s"),
 				path);
 	}
+	return E2Q_EXIT_OK;
+}
+
+enum e2q_exit e2q_scramble_map_open_early(const struct e2q_options *o)
+{
+	if (!o->scramble || !o->scramble_map || early_map)
+		return E2Q_EXIT_OK;
+	return create_map(o->scramble_map, &early_map);
+}
+
+static enum e2q_exit open_map(struct scramble_transform *c, const char *path)
+{
+	enum e2q_exit rc = E2Q_EXIT_OK;
+
+	if (early_map)
+		c->map = early_map;
+	else
+		rc = create_map(path, &c->map);
+	early_map = NULL;
+	if (rc)
+		return rc;
 	c->map_path = path;
 	fputs("# e2qcow -s: directory inode, original name, scrambled name\n",
 	      c->map);

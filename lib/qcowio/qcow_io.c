@@ -28,6 +28,21 @@ struct qcow_io_private {
 };
 
 static __thread struct e2q_qcow_problem last_open_problem;
+static __thread const char *given_name;	/* e2q_qcow_io_use_fd() */
+static __thread int given_fd = -1;
+
+void e2q_qcow_io_use_fd(const char *name, int fd)
+{
+	given_name = fd >= 0 ? name : NULL;
+	given_fd = fd;
+}
+
+static int open_file(const char *name)
+{
+	if (given_fd >= 0 && given_name && !strcmp(name, given_name))
+		return fcntl(given_fd, F_DUPFD_CLOEXEC, 0);
+	return open(name, O_RDONLY | O_CLOEXEC);
+}
 
 static struct qcow_io_private *private_of(io_channel channel)
 {
@@ -96,7 +111,7 @@ static errcode_t qcow_io_open(const char *name, int flags, io_channel *ret)
 	if (!priv)
 		return ENOMEM;
 	priv->stats.num_fields = 2;
-	priv->fd = open(name, O_RDONLY | O_CLOEXEC);
+	priv->fd = open_file(name);
 	err = priv->fd < 0 ? (errcode_t) errno : open_image(priv, NULL);
 	if (!err)
 		err = new_channel(name, priv, ret);

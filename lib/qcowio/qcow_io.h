@@ -33,4 +33,13 @@ extern io_manager e2q_qcow_io_manager;
 int e2q_qcow_io_last_problem(io_channel channel,
 			     struct e2q_qcow_problem *problem);
 
+/*
+ * Until called again with fd -1, an open of `name` (the same string, the
+ * pointer is kept) through e2q_qcow_io_manager on this thread takes a
+ * duplicate of fd, a descriptor open for reading, instead of opening the
+ * file: a program that confines itself (no open(2)) opens its files first.
+ * The caller keeps fd and closes it after the last channel.
+ */
+void e2q_qcow_io_use_fd(const char *name, int fd);
+
 #endif /* E2Q_QCOW_IO_H */
