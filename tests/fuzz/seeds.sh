@@ -13,7 +13,9 @@
 # libFuzzer's -max_len) are kept: bigger clusters make bigger files.
 #
 # OUTDIR/walk, OUTDIR/base4.img, OUTDIR/base2.img: for tests/fuzz/fuzz_walk.c
-# with FUZZ_WALK_BASE=base4.img:base2.img: the d_lib.sh bases, and as seeds
+# with FUZZ_WALK_BASE=base4.img:base2.img: the d_lib.sh bases (those of
+# tests/fixtures/fuzz-found/walk-bases/, that r_fuzz_found replays its walk
+# inputs on), and as seeds
 # the targeted corruptions of d_lib.sh turned into patch lists (first byte
 # 0 for base4, 1 for base2; then 5-byte offset/XOR patches).
 
@@ -123,7 +125,16 @@ done
 
 # The walk: bases, and the targeted damages as patch lists.
 build_damage_bases >build.log 2>&1 || { cat build.log >&2; exit 1; }
-cp base4.img base2.img "$out/"
+# Fuzz the bases r_fuzz_found replays on where they are (bases built again
+# differ in inode times and checksums, not in layout: the patches below,
+# made against the fresh ones, fit them)
+for b in base4 base2; do
+	if [ -f "$TESTS/fixtures/fuzz-found/walk-bases/$b.img.gz" ]; then
+		gzip -dc "$TESTS/fixtures/fuzz-found/walk-bases/$b.img.gz" >"$out/$b.img"
+	else
+		cp $b.img "$out/"
+	fi
+done
 printf '\0' > "$out/walk/base4_pristine"
 printf '\1' > "$out/walk/base2_pristine"
 for ((n = 0; n < D_TARGETED; n++)); do
