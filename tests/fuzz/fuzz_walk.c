@@ -52,7 +52,7 @@ static const char *work_path;
  * proof that it went past ext2fs_open2() */
 static unsigned long opened, walked;
 
-static void die(const char *what)
+static void __attribute__((noreturn)) die(const char *what)
 {
 	perror(what);
 	exit(2);
