@@ -117,7 +117,9 @@ errcode_t e2q_scramble_index_blocks(e2q_scrambler *s)
 
 	if (s->err)
 		return s->err;
-	qsort(s->runs, s->nruns, sizeof(*s->runs), by_first);
+	/* A walk may note no role (runs NULL): qsort's pointer must not be */
+	if (s->nruns)
+		qsort(s->runs, s->nruns, sizeof(*s->runs), by_first);
 	free(s->itables);
 	s->nitables = 0;
 	s->itables = calloc(fs->group_desc_count, sizeof(*s->itables));
@@ -129,7 +131,8 @@ errcode_t e2q_scramble_index_blocks(e2q_scrambler *s)
 		if (loc)
 			s->itables[s->nitables++] = (struct itable_run) { loc, g };
 	}
-	qsort(s->itables, s->nitables, sizeof(*s->itables), by_first);
+	if (s->nitables)
+		qsort(s->itables, s->nitables, sizeof(*s->itables), by_first);
 	return 0;
 }
 

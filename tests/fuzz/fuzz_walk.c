@@ -4,7 +4,10 @@
  *
  * An input is a list of 5-byte patches (4-byte little-endian offset, taken
  * modulo the size of a base filesystem image, and a byte to XOR there)
- * applied to the base image named by $FUZZ_WALK_BASE; the result is opened
+ * applied to the base image named by $FUZZ_WALK_BASE.  $FUZZ_WALK_BASE may
+ * name up to four bases separated by colons: then the input's first byte
+ * (modulo their number) picks the base and the patches follow it; with one
+ * base, the patches start at the first byte.  The result is opened
  * with libext2fs, walked by e2q_meta_mark() (with the scrambler's role
  * callback) and every marked block read and scrambled, as e2qcow -s -Q does.
  * A crash, a sanitizer report, or a walk that does not end is a bug; so is
@@ -32,12 +35,27 @@
 #include "e2meta/e2meta.h"
 #include "e2meta/scramble.h"
 
+#define MAX_BASES	4
+
+struct base_image {
+	char *bytes;
+	size_t size;
+	int fd;
+	char path[32];		/* /proc/self/fd/N of its work copy */
+};
+
+static struct base_image bases[MAX_BASES];
+static unsigned int nbases;
+/* The base of the current input */
 static char *base;
 static size_t base_size;
-static char work_path[] = "/tmp/fuzz_walk.XXXXXX";
 static int work_fd = -1;
+static const char *work_path;
+/* Inputs whose filesystem opened, and whose walk completed: the replay's
+ * proof that it went past ext2fs_open2() */
+static unsigned long opened, walked;
 
-static void die(const char *what)
+static void __attribute__((noreturn)) die(const char *what)
 {
 	perror(what);
 	exit(2);
@@ -45,23 +63,25 @@ static void die(const char *what)
 
 static void load_base(const char *path)
 {
+	struct base_image *b = &bases[nbases++];
+	char tmp[] = "/tmp/fuzz_walk.XXXXXX";
 	FILE *f = fopen(path, "rb");
 	long n;
 
 	if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) <= 0 ||
 	    fseek(f, 0, SEEK_SET))
 		die(path);
-	base_size = (size_t) n;
-	base = malloc(base_size);
-	if (!base || fread(base, 1, base_size, f) != base_size)
+	b->size = (size_t) n;
+	b->bytes = malloc(b->size);
+	if (!b->bytes || fread(b->bytes, 1, b->size, f) != b->size)
 		die(path);
 	fclose(f);
-	work_fd = mkstemp(work_path);
-	if (work_fd < 0)
+	b->fd = mkstemp(tmp);
+	if (b->fd < 0)
 		die("mkstemp");
-	unlink(work_path);	/* opened again through /proc/self/fd */
-	snprintf(work_path, sizeof(work_path), "/proc/self/fd/%d", work_fd);
-	if (pwrite(work_fd, base, base_size, 0) != (ssize_t) base_size)
+	unlink(tmp);	/* opened again through /proc/self/fd */
+	snprintf(b->path, sizeof(b->path), "/proc/self/fd/%d", b->fd);
+	if (pwrite(b->fd, b->bytes, b->size, 0) != (ssize_t) b->size)
 		die("pwrite");
 }
 
@@ -84,6 +104,31 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
 	while (n--)
 		h = (h ^ *p++) * 0x100000001b3ULL;
 	return h;
+}
+
+/* load_bases "A:B:C": every base named, at most MAX_BASES. */
+static void load_bases(const char *list)
+{
+	char *copy = strdup(list), *name, *save = NULL;
+
+	if (!copy)
+		die("strdup");
+	for (name = strtok_r(copy, ":", &save); name && nbases < MAX_BASES;
+	     name = strtok_r(NULL, ":", &save))
+		load_base(name);
+	free(copy);
+	if (!nbases) {
+		fprintf(stderr, "FUZZ_WALK_BASE names no image\n");
+		exit(2);
+	}
+}
+
+static void select_base(unsigned int i)
+{
+	base = bases[i].bytes;
+	base_size = bases[i].size;
+	work_fd = bases[i].fd;
+	work_path = bases[i].path;
 }
 
 static errcode_t scramble_run(blk64_t first, blk64_t count, const void *data,
@@ -117,19 +162,23 @@ static errcode_t scramble_run(blk64_t first, blk64_t count, const void *data,
 	return err;
 }
 
-static void read_twice(ext2_filsys fs, ext2fs_block_bitmap map,
-		       e2q_scrambler *s)
+/* 1 when the first pass read every run. */
+static int read_twice(ext2_filsys fs, ext2fs_block_bitmap map,
+		      e2q_scrambler *s)
 {
 	struct fuzz_passes f;
+	int read_all = 0;
 
 	memset(&f, 0, sizeof(f));
 	f.s = s;
 	f.blocksize = fs->blocksize;
 	if (!e2q_meta_read_runs(fs, map, 256, scramble_run, &f)) {
+		read_all = 1;
 		f.second = 1;
 		e2q_meta_read_runs(fs, map, 256, scramble_run, &f);
 	}
 	free(f.sums);
+	return read_all;
 }
 
 static void walk(void)
@@ -145,6 +194,7 @@ static void walk(void)
 			 EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0, unix_io_manager,
 			 &fs))
 		return;
+	opened++;
 	memset(&mo, 0, sizeof(mo));
 	memset(&so, 0, sizeof(so));
 	if (e2q_scrambler_new(fs, &so, &s) ||
@@ -152,8 +202,9 @@ static void walk(void)
 		goto out;
 	mo.role = e2q_scrambler_note_role;
 	mo.role_priv = s;
-	if (!e2q_meta_mark(fs, &mo, map, &stats) && !e2q_scrambler_prepare(s, map))
-		read_twice(fs, map, s);
+	if (!e2q_meta_mark(fs, &mo, map, &stats) && !e2q_scrambler_prepare(s, map) &&
+	    read_twice(fs, map, s))
+		walked++;
 out:
 	if (map)
 		ext2fs_free_block_bitmap(map);
@@ -197,12 +248,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(2);
 	}
 	add_error_table(&et_ext2_error_table);
-	load_base(path);
+	load_bases(path);
+	select_base(0);
 	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	if (nbases > 1) {
+		if (!size)
+			return 0;
+		select_base(data[0] % nbases);
+		data++;
+		size--;
+	}
 	patch_bytes(data, size, 1);
 	walk();
 	patch_bytes(data, size, 0);
@@ -243,7 +302,8 @@ static int replay(int argc, char **argv)
 		fclose(f);
 		LLVMFuzzerTestOneInput(in, n);
 	}
-	printf("%d inputs replayed\n", argc - 3);
+	printf("%d inputs replayed, %lu opened, %lu walked\n", argc - 3,
+	       opened, walked);
 	return 0;
 }
 
