@@ -7,7 +7,14 @@
  * complete; on failure the temporary file is removed and IMAGE is untouched.
  * "-" is standard output, a stream.  A device, or a file written at a
  * destination offset (-O), is written in place.  An output that is the
- * source itself is refused.  These functions print their own one-line
+ * source itself is refused.
+ *
+ * Commit makes exit 0 mean "on the disk": the data is flushed (fdatasync)
+ * before the rename and the folder after it, so that a crash never leaves
+ * the final name on a file whose data was not written, and an I/O error
+ * met while the kernel writes the image back fails the commit (exit 3, the
+ * image removed).  An in-place output, and a standard output that is a
+ * file or a device, are flushed the same way.  These functions print their own one-line
  * errors and return an exit code (E2Q_EXIT_*).
  */
 #ifndef E2Q_OUTPUT_FILE_H
