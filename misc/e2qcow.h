@@ -21,6 +21,7 @@
 #define E2Q_EXIT_REFUSED	4	/* refused: mounted read-write, output is the source */
 #define E2Q_EXIT_DAMAGED	5	/* image written, but the filesystem is damaged */
 #define E2Q_EXIT_MISMATCH	6	/* --verify found differences */
+#define E2Q_EXIT_IN_USE		7	/* image open for writing in qemu (-U) */
 #define E2Q_EXIT_INTERNAL	8	/* out of memory, internal error */
 
 enum e2q_mode {
@@ -39,6 +40,7 @@ struct e2q_options {
 	const char *dest;		/* output path, "-" for stdout; may be NULL */
 	int all_data;			/* -a */
 	int force;			/* -f */
+	int force_share;		/* -U, --force-share */
 	int progress;			/* -p */
 	int dry_run;			/* -n */
 	int check_existing;		/* -c (with -ra) */
@@ -91,6 +93,11 @@ int e2q_open_source_fs(const struct e2q_options *opts,
 /* open_source.c: refuses (exit 4, one line) a SOURCE mounted read-write
  * unless -f; 0 otherwise */
 int e2q_refuse_if_mounted_rw(const struct e2q_options *opts);
+/* image_lock.c: refuses (exit 7, one line) an image that a qemu process
+ * has open in a way that makes reading it unsafe, as qemu-img convert
+ * would; with -U warns and goes on.  fd: open on path, or -1. */
+int e2q_refuse_if_image_in_use(const struct e2q_options *opts,
+			       const char *path, int fd);
 /* open_source.c: the e2q_meta_options problem callback; priv is SOURCE */
 void e2q_report_walk_problem(void *source, errcode_t code, unsigned int ino,
 			     unsigned int group);

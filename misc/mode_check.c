@@ -86,6 +86,12 @@ int e2q_mode_check(const struct e2q_options *o)
 			o->source);
 		return E2Q_EXIT_SOURCE;
 	}
+	/* qemu's locks: not an image that a running VM writes to */
+	rc = e2q_refuse_if_image_in_use(o, o->source, fd);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
 	memset(&params, 0, sizeof(params));
 	params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;
 	err = e2q_qcow_open(fd, &params, &img, &problem);

@@ -120,8 +120,12 @@ static int open_chain(const struct e2q_options *o, struct chain *c)
 	c->count = o->nbacking + 1;
 	for (i = 0; i < c->count; i++)
 		c->fd[i] = -1;
-	for (i = 0; i < c->count && !rc; i++)
+	for (i = 0; i < c->count && !rc; i++) {
 		rc = open_level(c, i, o->snapshot);
+		/* qemu's locks: not an image that a running VM writes to */
+		if (!rc)
+			rc = e2q_refuse_if_image_in_use(o, c->path[i], c->fd[i]);
+	}
 	for (i = c->count - 1; i > 0 && !rc; i--)
 		rc = attach_parent(c, i - 1);
 	return rc;

@@ -109,13 +109,19 @@ int e2q_mode_info(const struct e2q_options *o)
 	struct e2q_qcow_info info;
 	e2q_qcow_image *img = NULL;
 	errcode_t err;
-	int fd;
+	int fd, rc;
 
 	fd = open(o->source, O_RDONLY);
 	if (fd < 0) {
 		com_err(e2q_program_name, errno, _("while opening %s"),
 			o->source);
 		return E2Q_EXIT_SOURCE;
+	}
+	/* qemu's locks: not an image that a running VM writes to */
+	rc = e2q_refuse_if_image_in_use(o, o->source, fd);
+	if (rc) {
+		close(fd);
+		return rc;
 	}
 	memset(&params, 0, sizeof(params));
 	params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;

@@ -55,12 +55,17 @@ static int open_image(struct verify *v)
 	struct e2q_qcow_open_params params;
 	struct e2q_qcow_problem problem = { NULL, 0 };
 	errcode_t err;
+	int rc;
 
 	v->fd = open(path, O_RDONLY);
 	if (v->fd < 0) {
 		com_err(e2q_program_name, errno, _("while opening %s"), path);
 		return E2Q_EXIT_SOURCE;
 	}
+	/* qemu's locks: not an image that a running VM writes to */
+	rc = e2q_refuse_if_image_in_use(v->opts, path, v->fd);
+	if (rc)
+		return rc;
 	if (!e2q_qcow_probe(v->fd))
 		return E2Q_EXIT_OK;
 	memset(&params, 0, sizeof(params));

@@ -47,7 +47,12 @@ int e2q_open_source_fs(const struct e2q_options *o, ext2_filsys *fs)
 	int is_qcow = e2q_source_is_qcow(o->source);
 	unsigned int bs = o->blocksize;
 	errcode_t err;
+	int rc;
 
+	/* qemu's locks: not an image that a running VM writes to */
+	rc = e2q_refuse_if_image_in_use(o, o->source, -1);
+	if (rc)
+		return rc;
 	if (is_qcow && o->src_offset_set) {
 		com_err(e2q_program_name, 0, _("-o cannot be used with the "
 					       "qcow image %s"), o->source);

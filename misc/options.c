@@ -17,7 +17,7 @@
 #include "misc/e2qcow.h"
 #include "version.h"
 
-#define SHORT_OPTS "QrIafpncyshVb:B:o:O:z:j:l:"
+#define SHORT_OPTS "QrIafpncyshUVb:B:o:O:z:j:l:"
 
 
 enum {
@@ -34,6 +34,7 @@ static const struct option long_opts[] = {
 	{ "keep-xattrs", no_argument, NULL, OPT_KEEP_XATTRS },
 	{ "scramble-map", required_argument, NULL, OPT_SCRAMBLE_MAP },
 	{ "backing", required_argument, NULL, OPT_BACKING },
+	{ "force-share", no_argument, NULL, 'U' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -113,12 +114,18 @@ void e2q_usage(FILE *f)
 		"  -o SRC_OFFSET   byte offset of the filesystem in SOURCE\n"
 		"  -O DST_OFFSET   byte offset of the image in IMAGE (-r only)\n"
 		"  -h, --help      show this help\n"
+		"  -U, --force-share  read an image that a running qemu has "
+		"open for writing\n"
+		"                  (refused otherwise, as qemu-img does, exit "
+		"7); the result\n"
+		"                  may be inconsistent\n"
 		"  -V, --version   show the version\n\n"
 		"Exit status: 0 done, 1 usage error, 2 source missing, "
 		"unreadable or corrupt,\n3 output not written, 4 refused "
 		"(mounted read-write, output is the source),\n5 image written "
-		"but filesystem damaged, 6 --verify found differences,\n8 "
-		"internal error.\n"), f);
+		"but filesystem damaged, 6 --verify found differences,\n7 image "
+		"in use by a running qemu (see -U), 8 internal error.\n"
+		"Exit 0 means the output is on the disk (flushed).\n"), f);
 }
 
 static int parse_number(const char *arg, const char *what,
@@ -243,6 +250,7 @@ static int apply_option(struct e2q_options *o, int c, const char *arg)
 		o->jobs = (unsigned int) n;
 		return 0;
 	case 'f': o->force = 1; return 0;
+	case 'U': o->force_share = 1; return 0;
 	case 'n': o->dry_run = 1; return 0;
 	case 'p': o->progress = 1; return 0;
 	case 'h': e2q_usage(stdout); return 1 + E2Q_EXIT_OK;
