@@ -37,6 +37,12 @@ static int report_failure(const char *path, errcode_t err,
 			  const struct e2q_qcow_problem *problem)
 {
 	e2q_report_image_problem(path, err, problem, _("while checking %s"));
+	if (err == E2Q_ET_QCOW_V2_ZERO_FLAG)
+		printf(_("%s: corrupt, although qemu-img check passes it: "
+			 "qemu refuses to read a cluster whose entry has the "
+			 "zero flag in a version 2 image (\"Zero cluster entry "
+			 "found in pre-v3 image\"), so the image cannot be "
+			 "read whole\n"), path);
 	if (err == ENOMEM)
 		return E2Q_EXIT_INTERNAL;
 	return is_unsupported(err) ? CHECK_EXIT_UNSUPPORTED
@@ -52,6 +58,10 @@ static int print_verdict(const char *path,
 		       (unsigned long long) r->referenced_clusters);
 		return CHECK_EXIT_CLEAN;
 	}
+	if (r->l1_entries_at_zero)
+		printf(_("%s: %llu L1 entries name offset 0, the header, as "
+			 "their L2 table\n"), path,
+		       (unsigned long long) r->l1_entries_at_zero);
 	if (r->corruptions)
 		printf(_("%s: %llu errors: refcount lower than its use or "
 			 "wrong COPIED flag, the first at offset %llu\n"),
