@@ -124,7 +124,8 @@ static int open_chain(const struct e2q_options *o, struct chain *c)
 		rc = open_level(c, i, o->snapshot);
 		/* qemu's locks: not an image that a running VM writes to */
 		if (!rc)
-			rc = e2q_refuse_if_image_in_use(o, c->path[i], c->fd[i]);
+			rc = e2q_refuse_if_image_in_use(o, c->path[i],
+							c->fd[i]);
 	}
 	for (i = c->count - 1; i > 0 && !rc; i--)
 		rc = attach_parent(c, i - 1);
