@@ -33,6 +33,7 @@ enum e2q_exit {
 	E2Q_EXIT_REFUSED = 4,	/* refused: mounted read-write, output is the source */
 	E2Q_EXIT_DAMAGED = 5,	/* image written, but the filesystem is damaged */
 	E2Q_EXIT_MISMATCH = 6,	/* --verify found differences */
+	E2Q_EXIT_IN_USE = 7,	/* image open for writing in qemu (-U) */
 	E2Q_EXIT_INTERNAL = 8,	/* out of memory, internal error */
 	/* --check alone exits as qemu-img check does: */
 	E2Q_EXIT_CHECK_CLEAN = 0,
@@ -80,6 +81,7 @@ struct e2q_options {
 	const char *dest;		/* output path, "-" for stdout; may be NULL */
 	int all_data;			/* -a */
 	int force;			/* -f */
+	int force_share;		/* -U, --force-share */
 	int progress;			/* -p: 1; 2 with --output=json
 					 * (JSON lines, see progress.h) */
 	int dry_run;			/* -n */
@@ -150,5 +152,11 @@ enum e2q_exit e2q_run_check(const struct e2q_options *opts);	/* mode_check.c */
  * error (code, message, and the structure and offset when known) */
 void e2q_json_image_error(const char *path, errcode_t err,
 			  const struct e2q_qcow_problem *problem);
+/* image_lock.c: refuses (exit 7, one line) an image that a qemu process
+ * has open in a way that makes reading it unsafe, as qemu-img convert
+ * would; with -U warns and goes on.  fd: open on path, or -1 (then it is
+ * opened here: before any sandbox). */
+enum e2q_exit e2q_refuse_if_image_in_use(const struct e2q_options *opts,
+					 const char *path, int fd);
 
 #endif /* E2Q_E2QCOW_H */

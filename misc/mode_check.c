@@ -36,6 +36,12 @@ static int is_unsupported(errcode_t err)
 static enum e2q_exit report_failure(const char *path, errcode_t err,
 				    const struct e2q_qcow_problem *problem)
 {
+	if (err == E2Q_ET_QCOW_V2_ZERO_FLAG)
+		printf(_("%s: corrupt, although qemu-img check passes it: "
+			 "qemu refuses to read a cluster whose entry has the "
+			 "zero flag in a version 2 image (\"Zero cluster entry "
+			 "found in pre-v3 image\"), so the image cannot be "
+			 "read whole\n"), path);
 	return e2q_fail_image(is_unsupported(err) ? E2Q_EXIT_CHECK_CANNOT :
 			      E2Q_EXIT_CHECK_CORRUPT, path, err, problem,
 			      _("while checking %s"));
@@ -50,6 +56,10 @@ static enum e2q_exit print_verdict(const char *path,
 		       (unsigned long long) r->referenced_clusters);
 		return E2Q_EXIT_CHECK_CLEAN;
 	}
+	if (r->l1_entries_at_zero)
+		printf(_("%s: %llu L1 entries name offset 0, the header, as "
+			 "their L2 table\n"), path,
+		       (unsigned long long) r->l1_entries_at_zero);
 	if (r->corruptions)
 		printf(_("%s: %llu errors: refcount lower than its use or "
 			 "wrong COPIED flag, the first at offset %llu\n"),
@@ -155,8 +165,11 @@ enum e2q_exit e2q_run_check(const struct e2q_options *o)
 		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while opening %s"),
 				o->source);
 	}
+	/* qemu's locks: not an image that a running VM writes to */
+	rc = e2q_refuse_if_image_in_use(o, o->source, fd);
 	/* sandbox: IMAGE is open, not a byte of it parsed yet */
-	rc = e2q_enter_sandbox(o, NULL, 0);
+	if (!rc)
+		rc = e2q_enter_sandbox(o, NULL, 0);
 	if (rc) {
 		close(fd);
 		return rc;

@@ -94,8 +94,13 @@ static enum e2q_exit open_chain_files(const struct e2q_options *o,
 	c->count = o->nbacking + 1;
 	for (i = 0; i < c->count; i++)
 		c->fd[i] = -1;
-	for (i = 0; i < c->count && !rc; i++)
+	for (i = 0; i < c->count && !rc; i++) {
 		rc = open_file(c, i);
+		/* qemu's locks: not an image that a running VM writes to */
+		if (!rc)
+			rc = e2q_refuse_if_image_in_use(o, c->path[i],
+							c->fd[i]);
+	}
 	return rc;
 }
 

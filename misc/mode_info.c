@@ -388,8 +388,11 @@ enum e2q_exit e2q_run_info(const struct e2q_options *o)
 		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while opening %s"),
 				o->source);
 	}
+	/* qemu's locks: not an image that a running VM writes to */
+	rc = e2q_refuse_if_image_in_use(o, o->source, fd);
 	/* sandbox: IMAGE is open, not a byte of it parsed yet */
-	rc = e2q_enter_sandbox(o, NULL, 0);
+	if (!rc)
+		rc = e2q_enter_sandbox(o, NULL, 0);
 	if (rc) {
 		close(fd);
 		return rc;

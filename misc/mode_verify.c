@@ -88,7 +88,8 @@ static enum e2q_exit open_image_file(struct verify *v)
 	if (v->fd < 0)
 		return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while opening %s"),
 				v->opts->dest);
-	return E2Q_EXIT_OK;
+	/* qemu's locks: not an image that a running VM writes to */
+	return e2q_refuse_if_image_in_use(v->opts, v->opts->dest, v->fd);
 }
 
 static enum e2q_exit parse_image(struct verify *v)

@@ -52,6 +52,14 @@ enum e2q_exit e2q_open_source_fs(const struct e2q_options *o, ext2_filsys *fs)
 	if (is_qcow && o->src_offset_set)
 		return e2q_fail(E2Q_EXIT_USAGE, 0, _("-o cannot be used with "
 				"the qcow image %s"), o->source);
+	/* qemu's locks: not an image that a running VM writes to (a qcow
+	 * SOURCE was tested when it was pre-opened) */
+	if (!is_qcow) {
+		enum e2q_exit rc = e2q_refuse_if_image_in_use(o, o->source, -1);
+
+		if (rc)
+			return rc;
+	}
 	err = open_with_blocksize(o, is_qcow, bs, fs);
 	/* -b without -B: try each block size in turn, as e2fsck does */
 	for (bs = EXT2_MIN_BLOCK_SIZE; err && o->superblock && !o->blocksize &&
@@ -70,7 +78,8 @@ enum e2q_exit e2q_preopen_qcow_source(const struct e2q_options *o, int *fd)
 		return e2q_fail(E2Q_EXIT_SOURCE, errno, _("while opening %s"),
 				o->source);
 	e2q_qcow_io_use_fd(o->source, *fd);
-	return E2Q_EXIT_OK;
+	/* qemu's locks: not an image that a running VM writes to */
+	return e2q_refuse_if_image_in_use(o, o->source, *fd);
 }
 
 void e2q_release_qcow_source(int fd)

@@ -24,7 +24,7 @@
 #include "qcow/qcow_reader.h"
 #include "misc/e2qcow.h"
 
-#define SHORT_OPTS "QrIafpncyshVb:B:o:O:z:j:l:"
+#define SHORT_OPTS "QrIafpncyshUVb:B:o:O:z:j:l:"
 
 
 enum {
@@ -43,6 +43,7 @@ static const struct option long_opts[] = {
 	{ "backing", required_argument, NULL, OPT_BACKING },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+	{ "force-share", no_argument, NULL, 'U' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -133,12 +134,18 @@ void e2q_usage(FILE *f)
 		"  -o SRC_OFFSET   byte offset of the filesystem in SOURCE\n"
 		"  -O DST_OFFSET   byte offset of the image in IMAGE (-r only)\n"
 		"  -h, --help      show this help\n"
+		"  -U, --force-share  read an image that a running qemu has "
+		"open for writing\n"
+		"                  (refused otherwise, as qemu-img does, exit "
+		"7); the result\n"
+		"                  may be inconsistent\n"
 		"  -V, --version   show the version\n\n"
 		"Exit status: 0 done, 1 usage error, 2 source missing, "
 		"unreadable or corrupt,\n3 output not written, 4 refused "
 		"(mounted read-write, output is the source),\n5 image written "
-		"but filesystem damaged, 6 --verify found differences,\n8 "
-		"internal error.\n"), f);
+		"but filesystem damaged, 6 --verify found differences,\n7 image "
+		"in use by a running qemu (see -U), 8 internal error.\n"
+		"Exit 0 means the output is on the disk (flushed).\n"), f);
 }
 
 /* The options below print their own message and return E2Q_EXIT_USAGE. */
@@ -301,6 +308,7 @@ static enum e2q_exit apply_option(struct e2q_options *o, int c,
 	case OPT_OUTPUT: return set_output(o, arg);
 	case OPT_NO_SANDBOX: o->no_sandbox = 1; return E2Q_EXIT_OK;
 	case OPT_BACKING: return add_backing(o, arg);
+	case 'U': o->force_share = 1; return E2Q_EXIT_OK;
 	case 'h': o->action = E2Q_DO_HELP; return E2Q_EXIT_OK;
 	case 'V': o->action = E2Q_DO_VERSION; return E2Q_EXIT_OK;
 	case 'b': case 'B': case 'o': case 'O':

@@ -101,12 +101,64 @@ int e2q_output_open(const char *path, const char *source, int want_offset,
 	return open_temporary(path, out);
 }
 
-/* Moves the finished temporary file over IMAGE; an errno. */
+/*
+ * Waits until the data of `fd` is on the device: an I/O error met while
+ * the kernel wrote it back is reported here, or never.  A pipe, socket or
+ * character device cannot be flushed (EINVAL): nothing to wait for.
+ */
+static int flush_data(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return errno;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return 0;
+	if (fdatasync(fd) < 0 && errno != EINVAL)
+		return errno;
+	return 0;
+}
+
+/* Makes the rename of the temporary file durable: flushes its folder. */
+static int flush_folder(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, err = 0;
+
+	if (!copy)
+		return ENOMEM;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+	free(copy);
+	if (fd < 0)	/* a folder we may write but not read: as good as we can */
+		return errno == EACCES ? 0 : errno;
+	if (fsync(fd) < 0 && errno != EINVAL)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+int e2q_rename_durably(const char *tmp_path, const char *path)
+{
+	int err;
+
+	if (rename(tmp_path, path) < 0) {
+		err = errno;
+		unlink(tmp_path);
+		return err;
+	}
+	err = flush_folder(path);
+	if (err)
+		unlink(path);
+	return err;
+}
+
+/* Moves the finished temporary file over IMAGE, durably; an errno.  Once
+ * sandboxed, the committer does it (it may open the folder). */
 static int move_into_place(struct e2q_output *out)
 {
 	if (out->committer.pid)
 		return (int) e2q_committer_finish(&out->committer, 1);
-	return rename(out->tmp_path, out->path) < 0 ? errno : 0;
+	return e2q_rename_durably(out->tmp_path, out->path);
 }
 
 static void remove_temporary(struct e2q_output *out)
@@ -117,20 +169,39 @@ static void remove_temporary(struct e2q_output *out)
 		unlink(out->tmp_path);
 }
 
+/* Flushes standard output when it is a file or a device. */
+static int commit_stdout(struct e2q_output *out)
+{
+	int err = flush_data(out->fd);
+
+	if (!err)
+		return E2Q_EXIT_OK;
+	com_err(e2q_program_name, err, _("while writing %s"), out->path);
+	return E2Q_EXIT_OUTPUT;
+}
+
+/*
+ * Exit 0 promises an image on the disk: the data is flushed before the
+ * rename (so the final name never names a file whose data is not yet
+ * written) and the folder after it.  A failure removes the image.
+ */
 int e2q_output_commit(struct e2q_output *out)
 {
-	int err = 0;
+	int err;
 
 	if (out->fd == STDOUT_FILENO)
-		return E2Q_EXIT_OK;
-	if (out->in_place && fsync(out->fd) < 0 && errno != EINVAL &&
-	    errno != EROFS)
-		err = errno;
+		return commit_stdout(out);
+	err = flush_data(out->fd);
 	if (close(out->fd) < 0 && !err)
 		err = errno;
 	out->fd = -1;
-	if (!err && out->tmp_path)
+	if (!err && out->tmp_path) {
 		err = move_into_place(out);
+		if (err) {	/* the temporary file is gone */
+			free(out->tmp_path);
+			out->tmp_path = NULL;
+		}
+	}
 	if (err) {
 		com_err(e2q_program_name, err, _("while writing %s"), out->path);
 		e2q_output_abort(out);

@@ -7,9 +7,18 @@
  * complete; on failure the temporary file is removed and IMAGE is untouched.
  * "-" is standard output, a stream.  A device, or a file written at a
  * destination offset (-O), is written in place.  An output that is the
- * source itself is refused.  Once the mode is sandboxed (sandbox.h), the
- * rename or removal of the temporary file is done by its committer.  These functions print their own one-line
- * errors and return an exit code (E2Q_EXIT_*).
+ * source itself is refused.
+ *
+ * Commit makes exit 0 mean "on the disk": the data is flushed (fdatasync)
+ * before the rename and the folder after it, so that a crash never leaves
+ * the final name on a file whose data was not written, and an I/O error
+ * met while the kernel writes the image back fails the commit (exit 3, the
+ * image removed).  An in-place output, and a standard output that is a
+ * file or a device, are flushed the same way.  Once the mode is sandboxed
+ * (sandbox.h), the rename (with the folder's flush) or the removal of the
+ * temporary file is done by its committer.  These functions print their
+ * own one-line errors and return an exit code (E2Q_EXIT_*), but for
+ * e2q_rename_durably(), which prints nothing.
  */
 #ifndef E2Q_OUTPUT_FILE_H
 #define E2Q_OUTPUT_FILE_H
@@ -29,5 +38,8 @@ int e2q_output_open(const char *path, const char *source, int want_offset,
 		    struct e2q_output *out);
 int e2q_output_commit(struct e2q_output *out);
 void e2q_output_abort(struct e2q_output *out);
+/* Renames tmp_path over path and flushes the folder; an errno, and then
+ * neither file is left. */
+int e2q_rename_durably(const char *tmp_path, const char *path);
 
 #endif /* E2Q_OUTPUT_FILE_H */

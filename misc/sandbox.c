@@ -375,8 +375,7 @@ static void committer_main(int fd, const char *tmp_path, const char *path)
 		n = read(fd, &order, 1);
 	while (n < 0 && errno == EINTR);
 	if (n == 1 && order == COMMIT_KEEP) {
-		if (rename(tmp_path, path) < 0)
-			err = errno;
+		err = e2q_rename_durably(tmp_path, path);
 	} else if (unlink(tmp_path) < 0) {
 		err = errno;
 	}

@@ -7,6 +7,15 @@
  * and compressed clusters (once per L2 entry), the refcount table and
  * blocks, the snapshot table.  A second pass reads the refcount blocks and
  * compares.  Every L2 table walked is validated by the reader's decoder.
+ *
+ * Where qemu-img check and we part:
+ * - An L1 entry that is not zero but names offset 0 is counted as qemu
+ *   counts it: one more reference to the header cluster, hence a refcount
+ *   error; the header is not walked as an L2 table.
+ * - The zero flag in a version 2 image is an error here
+ *   (E2Q_ET_QCOW_V2_ZERO_FLAG): qemu-img check lets it pass, but qemu
+ *   refuses to read such a cluster ("Zero cluster entry found in pre-v3
+ *   image"), so the image cannot be read whole.
  */
 #include "config.h"
 
@@ -98,6 +107,20 @@ static errcode_t check_copied(struct checker *c, uint64_t entry,
 	return 0;
 }
 
+/* Version 2 has no zero clusters: qemu refuses to read such an entry. */
+static errcode_t check_v2_zero_flag(struct checker *c, uint64_t l2_off,
+				    unsigned int i)
+{
+	size_t at = (size_t) i * c->img->l2_entry_size;
+	uint64_t e = e2q_get_be64(c->l2 + at);
+
+	if (c->img->version >= 3 || (e & E2Q_QCOW2_OFLAG_COMPRESSED) ||
+	    !(e & E2Q_QCOW2_OFLAG_ZERO))
+		return 0;
+	e2q_qcow_set_problem(c->problem, "L2 table", l2_off + at);
+	return E2Q_ET_QCOW_V2_ZERO_FLAG;
+}
+
 static errcode_t walk_l2(struct checker *c, uint64_t l2_off, int active)
 {
 	e2q_qcow_image *img = c->img;
@@ -107,8 +130,10 @@ static errcode_t walk_l2(struct checker *c, uint64_t l2_off, int active)
 
 	err = e2q_qcow_read_exact(img, c->l2, img->l2_table_size, l2_off);
 	for (i = 0; !err && i < entries; i++) {
-		err = img->ops->decode_l2(img, c->l2, l2_off, i, &m,
-					  c->problem);
+		err = check_v2_zero_flag(c, l2_off, i);
+		if (!err)
+			err = img->ops->decode_l2(img, c->l2, l2_off, i, &m,
+						  c->problem);
 		if (err || m.host == 0)
 			continue;
 		if (m.kind == E2Q_QCOW_COMPRESSED) {
@@ -160,6 +185,11 @@ static errcode_t walk_l1(struct checker *c, uint64_t off, uint32_t size,
 		uint64_t l2 = e & E2Q_QCOW2_OFFSET_MASK;
 
 		err = check_l1_entry(c, e, off + (uint64_t) i * 8);
+		if (!err && !l2 && e) {
+			/* qemu counts the header as this L2 table */
+			reference(c, 0, c->img->cluster_size);
+			c->report->l1_entries_at_zero++;
+		}
 		if (err || !l2)
 			continue;
 		reference(c, l2, c->img->cluster_size);

@@ -12,7 +12,11 @@
  * to it from the header, L1, L2 and refcount tables, the snapshot table and
  * snapshot L1 tables; a lower refcount is a corruption, a higher one a leak.
  * The COPIED flag of the active L1 and L2 entries must be set exactly when
- * the refcount is 1.
+ * the refcount is 1.  An L1 entry with flags but offset 0 names the header
+ * as its L2 table: one more reference to cluster 0, a corruption, as qemu
+ * counts it.  Stricter than qemu-img check: the zero flag in a version 2
+ * image fails the check with E2Q_ET_QCOW_V2_ZERO_FLAG, since qemu will not
+ * read that cluster.
  *
  * Strings in the structures belong to the image handle.  Memory: four
  * bytes per cluster of the image file during a check.
@@ -66,6 +70,7 @@ struct e2q_qcow_check_report {
 	uint64_t referenced_clusters;	/* clusters in use */
 	uint64_t image_end_offset;	/* past the last cluster referenced or
 					 * refcounted, as qemu-img check says */
+	uint64_t l1_entries_at_zero;	/* L1 entries naming offset 0 */
 	int refcounts_checked;		/* 0 for qcow v1: no refcounts */
 };
 
