@@ -326,79 +326,24 @@ static void put_problems(struct e2q_capture_report *r, struct e2q_json *j,
 	e2q_json_uint(j, "problems-omitted", r->problems_total - n);
 }
 
-/* Copies the origin's values, without names when -s is given. */
-struct origin_copy {
-	struct e2q_json *j;
-	int skip_depth;		/* > 0: inside a value left out */
-	char close[E2Q_JSON_MAX_DEPTH + 1];
-};
-
+/* Keys whose values name files or the filesystem: left out under -s. */
 static int is_name_key(const char *key)
 {
 	return key && (!strcmp(key, "label") || !strcmp(key, "path") ||
 		       !strcmp(key, "snapshot"));
 }
 
-static void copy_origin_event(void *priv, enum e2q_json_kind kind,
-			      const char *key, const char *text, size_t len,
-			      int depth)
-{
-	struct origin_copy *c = priv;
-
-	if (depth == 0)
-		key = "origin";
-	if (c->skip_depth) {
-		if (kind == E2Q_JSON_END && depth == c->skip_depth)
-			c->skip_depth = 0;
-		return;
-	}
-	if (is_name_key(key) && kind != E2Q_JSON_END) {
-		if (kind == E2Q_JSON_OBJECT || kind == E2Q_JSON_ARRAY)
-			c->skip_depth = depth;
-		return;
-	}
-	switch (kind) {
-	case E2Q_JSON_OBJECT:
-		c->close[depth] = '}';
-		e2q_json_begin_object(c->j, key);
-		break;
-	case E2Q_JSON_ARRAY:
-		c->close[depth] = ']';
-		e2q_json_begin_array(c->j, key);
-		break;
-	case E2Q_JSON_END:
-		if (c->close[depth] == ']')
-			e2q_json_end_array(c->j);
-		else
-			e2q_json_end_object(c->j);
-		break;
-	case E2Q_JSON_STRING:
-		e2q_json_string_len(c->j, key, text, len);
-		break;
-	default:
-		e2q_json_literal(c->j, key, text);
-	}
-}
-
 static void put_origin(struct e2q_capture_report *r, struct e2q_json *j,
 		       int with_origin)
 {
-	struct origin_copy c;
-
 	if (!r->origin)
 		return;
 	if (!with_origin) {
 		e2q_json_bool(j, "origin-omitted", 1);
 		return;
 	}
-	memset(&c, 0, sizeof(c));
-	c.j = j;
-	if (!r->opts->scramble) {
-		e2q_json_copy(j, "origin", r->origin, r->origin_len);
-		return;
-	}
-	/* skip_depth 0 means "not skipping": the top value is never a name */
-	(void) e2q_json_parse(r->origin, r->origin_len, copy_origin_event, &c);
+	(void) e2q_json_copy(j, "origin", r->origin, r->origin_len,
+			     r->opts->scramble ? is_name_key : NULL);
 }
 
 static void put_time(struct e2q_json *j, time_t t)

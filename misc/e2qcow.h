@@ -158,5 +158,10 @@ void e2q_json_image_error(const char *path, errcode_t err,
  * opened here: before any sandbox). */
 enum e2q_exit e2q_refuse_if_image_in_use(const struct e2q_options *opts,
 					 const char *path, int fd);
+/* image_lock.c: opens SOURCE, the image --info and --check read, tests
+ * qemu's locks and enters the sandbox; *fd is open when it returns 0,
+ * else -1 with the failure printed (as a JSON error too with --output). */
+enum e2q_exit e2q_open_image_confined(const struct e2q_options *opts,
+				      int *fd);
 
 #endif /* E2Q_E2QCOW_H */

@@ -1,7 +1,8 @@
 /*
  * image_lock.c --- an image that a running VM writes to is not read: the
  * qemu lock test of qemu_lock.h, with qemu-img convert's permissions, and
- * -U (--force-share) to read it anyway.
+ * -U (--force-share) to read it anyway; and the opening of the one image
+ * --info and --check read: open, lock test, sandbox.
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include "e2q_err.h"
 #include "qemu_lock.h"
 #include "misc/e2qcow.h"
+#include "misc/sandbox.h"
 
 static void report_conflict(const char *path,
 			    const struct e2q_qemu_lock_conflict *c, int warn)
@@ -62,4 +64,29 @@ enum e2q_exit e2q_refuse_if_image_in_use(const struct e2q_options *o,
 		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while testing %s for "
 				"qemu's locks"), path);
 	return E2Q_EXIT_OK;
+}
+
+enum e2q_exit e2q_open_image_confined(const struct e2q_options *o, int *fd)
+{
+	enum e2q_exit rc;
+	errcode_t err;
+
+	*fd = open(o->source, O_RDONLY);
+	if (*fd < 0) {
+		err = errno;
+		if (o->output_json)
+			e2q_json_image_error(o->source, err, NULL);
+		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while opening %s"),
+				o->source);
+	}
+	/* qemu's locks: not an image that a running VM writes to */
+	rc = e2q_refuse_if_image_in_use(o, o->source, *fd);
+	/* sandbox: IMAGE is open, not a byte of it parsed yet */
+	if (!rc)
+		rc = e2q_enter_sandbox(o, NULL, 0);
+	if (rc) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
 }

@@ -514,8 +514,26 @@ int e2q_json_parse(const char *text, size_t len, e2q_json_event_fn fn,
 struct copy {
 	struct e2q_json *j;
 	const char *top_key;
+	int (*skip_key)(const char *key);	/* NULL: copy everything */
+	int skip_depth;		/* > 0: inside a value left out */
 	char close[E2Q_JSON_MAX_DEPTH + 1];	/* per depth: '}' or ']' */
 };
+
+/* 1 when the event belongs to a value that skip_key leaves out. */
+static int skipped(struct copy *c, enum e2q_json_kind kind, const char *key,
+		   int depth)
+{
+	if (c->skip_depth) {
+		if (kind == E2Q_JSON_END && depth == c->skip_depth)
+			c->skip_depth = 0;
+		return 1;
+	}
+	if (!c->skip_key || !key || kind == E2Q_JSON_END || !c->skip_key(key))
+		return 0;
+	if (kind == E2Q_JSON_OBJECT || kind == E2Q_JSON_ARRAY)
+		c->skip_depth = depth;	/* depth > 0: the top has no key */
+	return 1;
+}
 
 static void copy_event(void *priv, enum e2q_json_kind kind, const char *key,
 		       const char *text, size_t len, int depth)
@@ -524,6 +542,8 @@ static void copy_event(void *priv, enum e2q_json_kind kind, const char *key,
 
 	if (depth == 0)
 		key = c->top_key;
+	else if (skipped(c, kind, key, depth))
+		return;
 	switch (kind) {
 	case E2Q_JSON_OBJECT:
 		c->close[depth] = '}';
@@ -542,12 +562,13 @@ static void copy_event(void *priv, enum e2q_json_kind kind, const char *key,
 }
 
 int e2q_json_copy(struct e2q_json *j, const char *key, const char *text,
-		  size_t len)
+		  size_t len, int (*skip_key)(const char *key))
 {
 	struct copy c;
 
 	memset(&c, 0, sizeof(c));
 	c.j = j;
 	c.top_key = key;
+	c.skip_key = skip_key;
 	return e2q_json_parse(text, len, copy_event, &c);
 }

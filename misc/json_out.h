@@ -71,10 +71,10 @@ typedef void (*e2q_json_event_fn)(void *priv, enum e2q_json_kind kind,
 int e2q_json_parse(const char *text, size_t len, e2q_json_event_fn fn,
 		   void *priv);
 
-/* An e2q_json_event_fn that writes the values again through a writer
- * (priv: struct e2q_json *), below the key the writer's caller chose for
- * the top value in e2q_json_copy(). */
+/* Writes the JSON document text again through j, as the value of key;
+ * below the top, every value whose key skip_key() accepts is left out
+ * (skip_key NULL: none).  -1 when text is not JSON (nothing written). */
 int e2q_json_copy(struct e2q_json *j, const char *key, const char *text,
-		  size_t len);
+		  size_t len, int (*skip_key)(const char *key));
 
 #endif /* E2Q_JSON_OUT_H */

@@ -157,23 +157,9 @@ enum e2q_exit e2q_run_check(const struct e2q_options *o)
 	errcode_t err;
 	int fd;
 
-	fd = open(o->source, O_RDONLY);
-	if (fd < 0) {
-		err = errno;
-		if (o->output_json)
-			e2q_json_image_error(o->source, err, NULL);
-		return e2q_fail(E2Q_EXIT_SOURCE, err, _("while opening %s"),
-				o->source);
-	}
-	/* qemu's locks: not an image that a running VM writes to */
-	rc = e2q_refuse_if_image_in_use(o, o->source, fd);
-	/* sandbox: IMAGE is open, not a byte of it parsed yet */
-	if (!rc)
-		rc = e2q_enter_sandbox(o, NULL, 0);
-	if (rc) {
-		close(fd);
+	rc = e2q_open_image_confined(o, &fd);
+	if (rc)
 		return rc;
-	}
 	memset(&params, 0, sizeof(params));
 	params.flags = E2Q_QCOW_OPEN_IGNORE_BACKING;
 	err = e2q_qcow_open(fd, &params, &img, &problem);
