@@ -459,9 +459,11 @@ static void load_translations(void)
 }
 #endif
 
+/* -p says what confines the process; not among --output=json's lines,
+ * which are progress only */
 static void note_state(const struct e2q_options *o, const char *state)
 {
-	if (o->progress)
+	if (o->progress && !o->output_json)
 		fprintf(stderr, "%s: %s\n", e2q_program_name, state);
 }
 
