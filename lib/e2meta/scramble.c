@@ -70,7 +70,7 @@ void e2q_scrambler_note_role(void *scrambler, blk64_t first, blk64_t count,
 		s->runs = t;
 		s->runs_cap = cap;
 	}
-	s->runs[s->nruns++] = (struct role_run) { first, count, ino, role };
+	s->runs[s->nruns++] = (struct role_run) { first, count, ino, role, 0 };
 }
 
 /*
@@ -110,6 +110,28 @@ static size_t count_starting_by(const void *table, size_t n, size_t stride,
 }
 
 /* Sorts the role runs, and lists the inode tables in the same way. */
+/*
+ * Whether each directory run's inode is an htree: read once per run here,
+ * not once per block in every pass (a read of the inode table each time).
+ */
+static void note_indexed_dirs(e2q_scrambler *s)
+{
+	ext2_ino_t last = 0;
+	int indexed = 0;
+	size_t i;
+
+	for (i = 0; i < s->nruns; i++) {
+		struct role_run *r = &s->runs[i];
+
+		if (r->role != E2Q_META_DIR)
+			continue;
+		if (r->ino != last)
+			indexed = e2q_scramble_dir_is_indexed(s->fs, r->ino);
+		last = r->ino;
+		r->dir_indexed = indexed;
+	}
+}
+
 errcode_t e2q_scramble_index_blocks(e2q_scrambler *s)
 {
 	ext2_filsys fs = s->fs;
@@ -133,6 +155,7 @@ errcode_t e2q_scramble_index_blocks(e2q_scrambler *s)
 	}
 	if (s->nitables)
 		qsort(s->itables, s->nitables, sizeof(*s->itables), by_first);
+	note_indexed_dirs(s);
 	return 0;
 }
 
@@ -358,7 +381,7 @@ void e2q_scramble_one_block(struct scramble_call *c, blk64_t blk, char *buf)
 	if (r) {
 		switch (r->role) {
 		case E2Q_META_DIR:
-			e2q_scramble_dir_block(c, r->ino, blk, buf);
+			e2q_scramble_dir_block(c, r, blk, buf);
 			return;
 		case E2Q_META_SYMLINK:
 			scramble_symlink_block(c, r->ino, buf);

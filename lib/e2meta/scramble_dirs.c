@@ -216,7 +216,7 @@ static void make_leaf(ext2_filsys fs, char *buf)
 		ext2fs_initialize_dirent_tail(fs, EXT2_DIRENT_TAIL(buf, bs));
 }
 
-static int dir_is_indexed(ext2_filsys fs, ext2_ino_t dir)
+int e2q_scramble_dir_is_indexed(ext2_filsys fs, ext2_ino_t dir)
 {
 	struct ext2_inode inode;
 
@@ -228,10 +228,11 @@ static int dir_is_indexed(ext2_filsys fs, ext2_ino_t dir)
  * In prepare(), the names start from the directory's counters, which the
  * block then advances; after it, from the plan.
  */
-void e2q_scramble_dir_block(struct scramble_call *c, ext2_ino_t dir,
+void e2q_scramble_dir_block(struct scramble_call *c, const struct role_run *r,
 			    blk64_t blk, char *buf)
 {
 	ext2_filsys fs = c->s->fs;
+	ext2_ino_t dir = r->ino;
 	int csum = ext2fs_has_feature_metadata_csum(fs->super);
 	int csum_ok = !c->plan && csum &&
 		      ext2fs_dir_block_csum_verify(fs, dir,
@@ -245,7 +246,7 @@ void e2q_scramble_dir_block(struct scramble_call *c, ext2_ino_t dir,
 		n.from_counters = 1;
 	else
 		n.starts = e2q_plan_starts(c->s, blk, &n.nstarts);
-	if (dir_is_indexed(fs, dir))
+	if (r->dir_indexed)
 		make_leaf(fs, buf);
 	if (has_dirent_tail(fs, buf))
 		len -= sizeof(struct ext2_dir_entry_tail);

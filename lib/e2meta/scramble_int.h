@@ -10,6 +10,8 @@ struct role_run {
 	blk64_t first, count;
 	ext2_ino_t ino;
 	enum e2q_meta_role role;
+	int dir_indexed;	/* E2Q_META_DIR: ino has the htree index flag
+				 * (read once per run, in prepare()) */
 };
 
 struct itable_run {
@@ -87,8 +89,10 @@ int e2q_scramble_in_itable(const e2q_scrambler *s, blk64_t blk);
 void e2q_namer_init(struct namer *n, ext2_ino_t dir, struct planner *plan);
 void e2q_scramble_dirents(struct scramble_call *c, struct namer *n,
 			  char *buf, unsigned int len, int block_rec_len);
-void e2q_scramble_dir_block(struct scramble_call *c, ext2_ino_t dir,
+void e2q_scramble_dir_block(struct scramble_call *c, const struct role_run *r,
 			    blk64_t blk, char *buf);
+/* 1 when dir is a directory with the htree index flag. */
+int e2q_scramble_dir_is_indexed(ext2_filsys fs, ext2_ino_t dir);
 
 /* scramble_plan.c */
 /* The plan's starts for blk (none: *n is 0). */
