@@ -32,9 +32,8 @@ static int refuse_source_as_output(const char *path, const char *source)
 		return 0;
 	if (!same_file(&src, &dst))
 		return 0;
-	com_err(e2q_program_name, 0, _("output %s is the source itself; "
-				       "refusing to overwrite it"), path);
-	return E2Q_EXIT_REFUSED;
+	return e2q_fail(E2Q_EXIT_REFUSED, 0, _("output %s is the source "
+			"itself; refusing to overwrite it"), path);
 }
 
 static int open_stdout(struct e2q_output *out)
@@ -49,10 +48,9 @@ static int open_in_place(const char *path, struct e2q_output *out)
 	struct stat st;
 
 	out->fd = open(path, O_WRONLY | O_CREAT, 0600);
-	if (out->fd < 0) {
-		com_err(e2q_program_name, errno, _("while opening %s"), path);
-		return E2Q_EXIT_OUTPUT;
-	}
+	if (out->fd < 0)
+		return e2q_fail(E2Q_EXIT_OUTPUT, errno, _("while opening %s"),
+				path);
 	out->in_place = 1;
 	if (fstat(out->fd, &st) == 0 &&
 	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
@@ -65,14 +63,14 @@ static int open_temporary(const char *path, struct e2q_output *out)
 	size_t len = strlen(path) + sizeof(".e2qcow-XXXXXX");
 
 	out->tmp_path = malloc(len);
-	if (!out->tmp_path) {
-		com_err(e2q_program_name, ENOMEM, _("while opening %s"), path);
-		return E2Q_EXIT_INTERNAL;
-	}
+	if (!out->tmp_path)
+		return e2q_fail(E2Q_EXIT_INTERNAL, ENOMEM, _("while opening %s"),
+				path);
 	snprintf(out->tmp_path, len, "%s.e2qcow-XXXXXX", path);
 	out->fd = mkstemp(out->tmp_path);
 	if (out->fd < 0) {
-		com_err(e2q_program_name, errno, _("while creating %s"), path);
+		(void) e2q_fail(E2Q_EXIT_OUTPUT, errno, _("while creating %s"),
+				path);
 		free(out->tmp_path);
 		out->tmp_path = NULL;
 		return E2Q_EXIT_OUTPUT;
@@ -176,8 +174,7 @@ static int commit_stdout(struct e2q_output *out)
 
 	if (!err)
 		return E2Q_EXIT_OK;
-	com_err(e2q_program_name, err, _("while writing %s"), out->path);
-	return E2Q_EXIT_OUTPUT;
+	return e2q_fail(E2Q_EXIT_OUTPUT, err, _("while writing %s"), out->path);
 }
 
 /*
@@ -203,9 +200,9 @@ int e2q_output_commit(struct e2q_output *out)
 		}
 	}
 	if (err) {
-		com_err(e2q_program_name, err, _("while writing %s"), out->path);
 		e2q_output_abort(out);
-		return E2Q_EXIT_OUTPUT;
+		return e2q_fail(E2Q_EXIT_OUTPUT, err, _("while writing %s"),
+				out->path);
 	}
 	free(out->tmp_path);
 	out->tmp_path = NULL;
