@@ -124,7 +124,7 @@ static enum e2q_exit walk(struct export *x)
 		mo.role = observe_role;
 		mo.role_priv = x;
 	}
-	err = ext2fs_allocate_block_bitmap(fs, "metadata blocks", &x->view.map);
+	err = e2q_meta_new_map(fs, &x->view.map);
 	if (!err)
 		err = e2q_meta_mark(fs, &mo, x->view.map, &x->stats);
 	e2q_progress_clear(&x->progress);

@@ -3,9 +3,10 @@
  * visits them in ascending order.
  *
  * Knows nothing of qcow or of output formats.  The caller opens the
- * filesystem (ext2fs_open2) and allocates the map with
- * ext2fs_allocate_block_bitmap(), so on bigalloc filesystems whole clusters
- * are marked, as e2image does.
+ * filesystem (ext2fs_open2) and allocates the map with e2q_meta_new_map():
+ * a bitmap of clusters, so on bigalloc filesystems whole clusters are
+ * marked, as e2image does, held as runs (an rbtree), so that its memory
+ * follows the metadata, not the size of the filesystem.
  *
  * Marked, as e2image 1.47 marks them: the primary superblock and group
  * descriptors, the reserved GDT blocks, the MMP block, per group the block
@@ -65,6 +66,8 @@ struct e2q_meta_stats {
 	unsigned int problems;		/* calls made to options->problem */
 };
 
+/* The map e2q_meta_mark() fills; free it with ext2fs_free_block_bitmap(). */
+errcode_t e2q_meta_new_map(ext2_filsys fs, ext2fs_block_bitmap *map);
 errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
 			ext2fs_block_bitmap map, struct e2q_meta_stats *stats);
 

@@ -298,19 +298,28 @@ static void trim_to_device(struct walk *w, char *buf)
 }
 
 /*
- * Tree blocks are few and clustered: an rbtree bitmap holds them in a few
- * KiB where a bit array would cost a bit per block of the filesystem.
+ * Marked blocks come in runs (inode tables, directories, trees): an rbtree
+ * bitmap holds each run in one node, where a bit array would cost a bit per
+ * block of the filesystem (3.2 GiB for 100 TiB of 4 KiB blocks).
  */
-static errcode_t allocate_sparse_bitmap(ext2_filsys fs,
-					ext2fs_block_bitmap *ret)
+static errcode_t allocate_rbtree(ext2_filsys fs, int per_block,
+				 const char *descr, ext2fs_block_bitmap *ret)
 {
 	int saved = fs->default_bitmap_type;
 	errcode_t err;
 
 	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
-	err = ext2fs_allocate_subcluster_bitmap(fs, "walked tree blocks", ret);
+	if (per_block)
+		err = ext2fs_allocate_subcluster_bitmap(fs, descr, ret);
+	else
+		err = ext2fs_allocate_block_bitmap(fs, descr, ret);
 	fs->default_bitmap_type = saved;
 	return err;
+}
+
+errcode_t e2q_meta_new_map(ext2_filsys fs, ext2fs_block_bitmap *map)
+{
+	return allocate_rbtree(fs, 0, "metadata blocks", map);
 }
 
 errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
@@ -326,7 +335,7 @@ errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
 	w.opts = opts;
 	w.map = map;
 	w.stats = stats;
-	err = allocate_sparse_bitmap(fs, &w.mapping_seen);
+	err = allocate_rbtree(fs, 1, "walked tree blocks", &w.mapping_seen);
 	if (err)
 		return err;
 	err = ext2fs_get_array(E2Q_META_TREE_BUFFERS, fs->blocksize, &bufs);

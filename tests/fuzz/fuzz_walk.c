@@ -198,7 +198,7 @@ static void walk(void)
 	memset(&mo, 0, sizeof(mo));
 	memset(&so, 0, sizeof(so));
 	if (e2q_scrambler_new(fs, &so, &s) ||
-	    ext2fs_allocate_block_bitmap(fs, "fuzz", &map))
+	    e2q_meta_new_map(fs, &map))
 		goto out;
 	mo.role = e2q_scrambler_note_role;
 	mo.role_priv = s;
