@@ -16,11 +16,62 @@
 #include "misc/e2qcow.h"
 #include "misc/open_source.h"
 
+#define DESC_BATCH_BYTES	(1U << 20)
+
+/*
+ * The modes that walk the metadata (-Q, -r, --verify) leave the group
+ * descriptors on the disk: libext2fs reads each one when it is asked for
+ * (ext2fs_group_desc() with fs->group_desc NULL), so that memory does not
+ * grow with the filesystem (52 MB of descriptors at 100 TiB).  The .e2i
+ * writer copies them whole and -ra reads the bitmaps: they hold them.  From
+ * a backup superblock (-b) libext2fs clears the UNINIT flags only in
+ * descriptors it holds.
+ */
+static int descriptors_on_demand(const struct e2q_options *o)
+{
+	if (o->superblock)
+		return 0;
+	return o->action == E2Q_DO_EXPORT_QCOW2 ||
+	       o->action == E2Q_DO_EXPORT_RAW || o->action == E2Q_DO_VERIFY;
+}
+
+/*
+ * ext2fs_group_desc() returns NULL, and its callers crash, when a
+ * descriptor block cannot be read: every one is read once here, where a
+ * failure is an error of the open, as when they are held.
+ */
+static errcode_t check_descriptors_readable(ext2_filsys fs)
+{
+	blk64_t super = fs->super->s_first_data_block;
+	unsigned int batch = DESC_BATCH_BYTES / fs->blocksize;
+	unsigned long i, n;
+	char *buf = NULL;
+	errcode_t err;
+
+	if (fs->group_desc)
+		return 0;
+	err = ext2fs_get_array(batch, fs->blocksize, &buf);
+	for (i = 0; !err && i < fs->desc_blocks; i += n) {
+		blk64_t first = ext2fs_descriptor_block_loc2(fs, super, i);
+
+		/* contiguous unless meta_bg: read as many as follow */
+		for (n = 1; n < batch && i + n < fs->desc_blocks &&
+		     ext2fs_descriptor_block_loc2(fs, super, i + n) == first + n;
+		     n++)
+			;
+		err = io_channel_read_blk64(fs->io, first, (int) n, buf);
+	}
+	if (buf)
+		ext2fs_free_mem(&buf);
+	return err;
+}
+
 static errcode_t open_with_blocksize(const struct e2q_options *o,
 				     int is_qcow, unsigned int bs,
 				     ext2_filsys *fs)
 {
 	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS;
+	errcode_t err;
 	char io_opts[256] = "";
 
 	if (is_qcow && o->snapshot)
@@ -28,8 +79,16 @@ static errcode_t open_with_blocksize(const struct e2q_options *o,
 	else if (o->src_offset_set)
 		snprintf(io_opts, sizeof(io_opts), "offset=%llu",
 			 (unsigned long long) o->src_offset);
-	return ext2fs_open2(o->source, io_opts, flags, (int) o->superblock, bs,
-			    is_qcow ? e2q_qcow_io_manager : unix_io_manager, fs);
+	if (descriptors_on_demand(o))
+		flags |= EXT2_FLAG_SUPER_ONLY;
+	*fs = NULL;
+	err = ext2fs_open2(o->source, io_opts, flags, (int) o->superblock, bs,
+			   is_qcow ? e2q_qcow_io_manager : unix_io_manager, fs);
+	if (!err)
+		err = check_descriptors_readable(*fs);
+	if (err && *fs)
+		ext2fs_close_free(fs);
+	return err;
 }
 
 static enum e2q_exit report_open_error(const struct e2q_options *o,

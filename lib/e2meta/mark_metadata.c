@@ -17,6 +17,7 @@
 
 #include "e2q_err.h"
 #include "e2meta/e2meta_int.h"
+#include "e2meta/group_desc.h"
 
 #define SCAN_BUFFER_BYTES	(256U << 10)
 
@@ -89,28 +90,27 @@ int e2q_meta_claim_mapping_block(struct walk *w, blk64_t blk)
 	return 0;
 }
 
-static void mark_group_tables(struct walk *w, dgrp_t g)
+static void mark_group_tables(struct walk *w, dgrp_t g,
+			      const struct e2q_group_info *gi)
 {
 	ext2_filsys fs = w->fs;
 	int csum = ext2fs_has_group_desc_csum(fs);
-	blk64_t itable = ext2fs_inode_table_loc(fs, g);
 
 	w->group = g;
-	if (!ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT) &&
-	    ext2fs_block_bitmap_loc(fs, g))
-		e2q_meta_mark_range(w, ext2fs_block_bitmap_loc(fs, g), 1);
-	if (!ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT) &&
-	    ext2fs_inode_bitmap_loc(fs, g))
-		e2q_meta_mark_range(w, ext2fs_inode_bitmap_loc(fs, g), 1);
+	if (!(gi->flags & EXT2_BG_BLOCK_UNINIT) && gi->block_bitmap)
+		e2q_meta_mark_range(w, gi->block_bitmap, 1);
+	if (!(gi->flags & EXT2_BG_INODE_UNINIT) && gi->inode_bitmap)
+		e2q_meta_mark_range(w, gi->inode_bitmap, 1);
 	if ((w->opts->whole_inode_tables ||
-	     !ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT)) && itable) {
+	     !(gi->flags & EXT2_BG_INODE_UNINIT)) && gi->inode_table) {
 		blk64_t n = fs->inode_blocks_per_group;
 		blk64_t unused = 0;
 
 		if (!w->opts->whole_inode_tables && csum)
-			unused = ext2fs_bg_itable_unused(fs, g) /
+			unused = gi->itable_unused /
 				 EXT2_INODES_PER_BLOCK(fs->super);
-		e2q_meta_mark_range(w, itable, unused < n ? n - unused : 0);
+		e2q_meta_mark_range(w, gi->inode_table,
+				    unused < n ? n - unused : 0);
 	}
 }
 
@@ -125,9 +125,12 @@ static void mark_superblock(struct walk *w, blk64_t super)
 								     j), 1);
 }
 
-static void mark_fixed_metadata(struct walk *w)
+static errcode_t mark_fixed_metadata(struct walk *w)
 {
 	ext2_filsys fs = w->fs;
+	struct e2q_group_reader gr;
+	struct e2q_group_info gi;
+	errcode_t err;
 	dgrp_t g;
 
 	mark_superblock(w, fs->super->s_first_data_block);
@@ -135,8 +138,14 @@ static void mark_fixed_metadata(struct walk *w)
 		mark_superblock(w, w->opts->superblock);
 	if (ext2fs_has_feature_mmp(fs->super) && fs->super->s_mmp_block)
 		e2q_meta_mark_range(w, fs->super->s_mmp_block, 1);
-	for (g = 0; g < fs->group_desc_count; g++)
-		mark_group_tables(w, g);
+	err = e2q_group_reader_open(fs, &gr);
+	for (g = 0; !err && g < fs->group_desc_count; g++) {
+		err = e2q_group_reader_get(&gr, g, &gi);
+		if (!err)
+			mark_group_tables(w, g, &gi);
+	}
+	e2q_group_reader_close(&gr);
+	return err;
 }
 
 /* Inodes whose every block is metadata, as e2image counts them. */
@@ -340,8 +349,9 @@ errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
 		return err;
 	err = ext2fs_get_array(E2Q_META_TREE_BUFFERS, fs->blocksize, &bufs);
 	if (!err) {
-		mark_fixed_metadata(&w);
-		err = walk_inodes(&w, bufs);
+		err = mark_fixed_metadata(&w);
+		if (!err)
+			err = walk_inodes(&w, bufs);
 		if (!err)
 			trim_to_device(&w, bufs);
 		ext2fs_free_mem(&bufs);
