@@ -14,6 +14,7 @@
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
 
+#include "e2meta/group_desc.h"
 #include "e2meta/scramble_int.h"
 
 #define JBD2_MAGIC		0xc03b3998U
@@ -132,31 +133,69 @@ static void note_indexed_dirs(e2q_scrambler *s)
 	}
 }
 
-errcode_t e2q_scramble_index_blocks(e2q_scrambler *s)
+/* Appends the inode table of group g, or extends the last run with it. */
+static errcode_t add_itable(e2q_scrambler *s, size_t *cap, blk64_t loc,
+			    dgrp_t g)
+{
+	blk64_t ipg = s->fs->inode_blocks_per_group;
+	struct itable_run *last = s->nitables ? &s->itables[s->nitables - 1]
+					      : NULL;
+
+	if (last && last->group + last->ngroups == g &&
+	    last->first + (blk64_t) last->ngroups * ipg == loc) {
+		last->ngroups++;
+		return 0;
+	}
+	if (s->nitables == *cap) {
+		size_t n = *cap ? 2 * *cap : 64;
+		struct itable_run *t = realloc(s->itables, n * sizeof(*t));
+
+		if (!t)
+			return ENOMEM;
+		s->itables = t;
+		*cap = n;
+	}
+	s->itables[s->nitables++] = (struct itable_run) { loc, g, 1 };
+	return 0;
+}
+
+static errcode_t list_itables(e2q_scrambler *s)
 {
 	ext2_filsys fs = s->fs;
+	struct e2q_group_reader gr;
+	struct e2q_group_info gi;
+	size_t cap = 0;
+	errcode_t err;
 	dgrp_t g;
+
+	free(s->itables);
+	s->itables = NULL;
+	s->nitables = 0;
+	err = e2q_group_reader_open(fs, &gr);
+	for (g = 0; !err && g < fs->group_desc_count; g++) {
+		err = e2q_group_reader_get(&gr, g, &gi);
+		if (!err && gi.inode_table)
+			err = add_itable(s, &cap, gi.inode_table, g);
+	}
+	e2q_group_reader_close(&gr);
+	if (!err && s->nitables)
+		qsort(s->itables, s->nitables, sizeof(*s->itables), by_first);
+	return err;
+}
+
+errcode_t e2q_scramble_index_blocks(e2q_scrambler *s)
+{
+	errcode_t err;
 
 	if (s->err)
 		return s->err;
 	/* A walk may note no role (runs NULL): qsort's pointer must not be */
 	if (s->nruns)
 		qsort(s->runs, s->nruns, sizeof(*s->runs), by_first);
-	free(s->itables);
-	s->nitables = 0;
-	s->itables = calloc(fs->group_desc_count, sizeof(*s->itables));
-	if (!s->itables)
-		return ENOMEM;
-	for (g = 0; g < fs->group_desc_count; g++) {
-		blk64_t loc = ext2fs_inode_table_loc(fs, g);
-
-		if (loc)
-			s->itables[s->nitables++] = (struct itable_run) { loc, g };
-	}
-	if (s->nitables)
-		qsort(s->itables, s->nitables, sizeof(*s->itables), by_first);
-	note_indexed_dirs(s);
-	return 0;
+	err = list_itables(s);
+	if (!err)
+		note_indexed_dirs(s);
+	return err;
 }
 
 const struct role_run *e2q_scramble_role_of(const e2q_scrambler *s,
@@ -169,17 +208,25 @@ const struct role_run *e2q_scramble_role_of(const e2q_scrambler *s,
 	return NULL;
 }
 
+blk64_t e2q_scramble_itable_run_end(const e2q_scrambler *s,
+				    const struct itable_run *r)
+{
+	return r->first + (blk64_t) r->ngroups * s->fs->inode_blocks_per_group;
+}
+
 /* The group whose inode table holds blk, or -1. */
 static long itable_group_of(const e2q_scrambler *s, blk64_t blk,
 			    blk64_t *index)
 {
+	blk64_t ipg = s->fs->inode_blocks_per_group;
 	size_t n = count_starting_by(s->itables, s->nitables,
 				     sizeof(*s->itables), blk);
+	const struct itable_run *r = n ? &s->itables[n - 1] : NULL;
 
-	if (!n || blk - s->itables[n - 1].first >= s->fs->inode_blocks_per_group)
+	if (!r || ipg == 0 || blk >= e2q_scramble_itable_run_end(s, r))
 		return -1;
-	*index = blk - s->itables[n - 1].first;
-	return (long) s->itables[n - 1].group;
+	*index = (blk - r->first) % ipg;
+	return (long) (r->group + (blk - r->first) / ipg);
 }
 
 /* blk is in an inode table, and no role sends it elsewhere. */

@@ -14,9 +14,15 @@ struct role_run {
 				 * (read once per run, in prepare()) */
 };
 
+/*
+ * Inode tables of consecutive groups that follow each other on the disk
+ * (flex_bg puts 16 or more in a row): one entry, so that the list follows
+ * the flex groups, not the groups (52,000 entries, not 819,200, at 100 TiB).
+ */
 struct itable_run {
 	blk64_t first;
-	dgrp_t group;
+	dgrp_t group;		/* the group of the first table */
+	dgrp_t ngroups;		/* tables in the run */
 };
 
 /*
@@ -84,6 +90,9 @@ void e2q_scramble_one_block(struct scramble_call *c, blk64_t blk, char *buf);
 const struct role_run *e2q_scramble_role_of(const e2q_scrambler *s,
 					    blk64_t blk);
 int e2q_scramble_in_itable(const e2q_scrambler *s, blk64_t blk);
+/* The block after the last table of run r. */
+blk64_t e2q_scramble_itable_run_end(const e2q_scrambler *s,
+				    const struct itable_run *r);
 
 /* scramble_dirs.c */
 void e2q_namer_init(struct namer *n, ext2_ino_t dir, struct planner *plan);

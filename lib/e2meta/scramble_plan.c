@@ -249,7 +249,7 @@ static int is_wanted(struct planner *p, blk64_t blk)
 static errcode_t plan_all(struct planner *p)
 {
 	const e2q_scrambler *s = p->s;
-	blk64_t ipg = s->fs->inode_blocks_per_group, pos = 0;
+	blk64_t pos = 0;
 	size_t i = 0, j = s->opts.renamed ? 0 : s->nitables;
 	errcode_t err = 0;
 
@@ -259,7 +259,8 @@ static errcode_t plan_all(struct planner *p)
 		while (i < s->nruns && (s->runs[i].role != E2Q_META_DIR ||
 					s->runs[i].first + s->runs[i].count <= pos))
 			i++;
-		while (j < s->nitables && s->itables[j].first + ipg <= pos)
+		while (j < s->nitables &&
+		       e2q_scramble_itable_run_end(s, &s->itables[j]) <= pos)
 			j++;
 		if (i < s->nruns)
 			next = s->runs[i].first > pos ? s->runs[i].first : pos;
