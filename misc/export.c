@@ -276,6 +276,45 @@ static void report_done(struct export *x, uint64_t bytes_out)
 			 x->done * x->view.fs->blocksize, bytes_out);
 }
 
+/* "16.0 TiB": sizes of filesystems and of file limits, for messages. */
+static void format_size(uint64_t bytes, char *out, size_t len)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB",
+					     "PiB", "EiB" };
+	double v = (double) bytes / 1024.0;
+	unsigned int u = 0;
+
+	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024.0;
+		u++;
+	}
+	snprintf(out, len, "%.1f %s", v, units[u]);
+}
+
+/*
+ * -r to a file: a raw image is as large as the filesystem, and ext4 stops
+ * at 16 TiB a file.  Said before a byte is written, with the way out.
+ */
+static enum e2q_exit refuse_raw_too_large(struct export *x)
+{
+	uint64_t size = ext2fs_blocks_count(x->view.fs->super) *
+			(uint64_t) x->view.fs->blocksize;
+	uint64_t limit;
+	char want[32], can[32];
+
+	if (x->opts->action != E2Q_DO_EXPORT_RAW)
+		return E2Q_EXIT_OK;
+	limit = e2q_output_size_limit(&x->out, size);
+	if (!limit)
+		return E2Q_EXIT_OK;
+	format_size(size, want, sizeof(want));
+	format_size(limit, can, sizeof(can));
+	return e2q_fail(E2Q_EXIT_OUTPUT, 0, _("%s: a raw image of %s is %s, "
+			"but a file there cannot exceed %s; use -Q for a "
+			"qcow2 image"), x->opts->dest, x->opts->source, want,
+			can);
+}
+
 /* Opens the output, runs the sink through it, commits or abandons it. */
 static enum e2q_exit write_image(struct export *x,
 				 const struct e2q_sink_ops *ops)
@@ -289,6 +328,11 @@ static enum e2q_exit write_image(struct export *x,
 	else
 		rc = E2Q_EXIT_OK;
 	x->out_open = 0;
+	if (!rc) {
+		rc = refuse_raw_too_large(x);
+		if (rc)
+			e2q_output_abort(&x->out);
+	}
 	if (rc)
 		return rc;
 	x->view.out = &x->out;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,9 @@ int e2q_output_open(const char *path, const char *source, int want_offset,
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
 	out->path = path;
+	/* a file size limit (ulimit -f) is an error to report (EFBIG), not
+	 * a signal that kills us with the temporary file left behind */
+	signal(SIGXFSZ, SIG_IGN);
 	if (strcmp(path, "-") == 0)
 		return open_stdout(out);
 	rc = refuse_source_as_output(path, source);
@@ -97,6 +101,29 @@ int e2q_output_open(const char *path, const char *source, int want_offset,
 	if (want_offset)
 		return open_in_place(path, out);
 	return open_temporary(path, out);
+}
+
+static int can_hold(int fd, uint64_t size)
+{
+	return size <= (uint64_t) INT64_MAX && ftruncate(fd, (off_t) size) == 0;
+}
+
+uint64_t e2q_output_size_limit(const struct e2q_output *out, uint64_t size)
+{
+	uint64_t good = 0, bad = size;
+
+	if (!out->tmp_path || can_hold(out->fd, size))
+		bad = 0;	/* nothing to find: it can */
+	else if (errno != EFBIG && errno != EINVAL)
+		bad = 0;	/* not a limit: the writes will say what is */
+	while (bad - good > 1) {	/* the largest size it takes */
+		uint64_t mid = good + (bad - good) / 2;
+
+		*(can_hold(out->fd, mid) ? &good : &bad) = mid;
+	}
+	if (out->tmp_path && ftruncate(out->fd, 0) < 0)
+		return 0;
+	return bad ? good + !good : 0;
 }
 
 /*

@@ -23,6 +23,8 @@
 #ifndef E2Q_OUTPUT_FILE_H
 #define E2Q_OUTPUT_FILE_H
 
+#include <stdint.h>
+
 #include "misc/sandbox.h"
 
 struct e2q_output {
@@ -37,6 +39,14 @@ struct e2q_output {
 int e2q_output_open(const char *path, const char *source, int want_offset,
 		    struct e2q_output *out);
 int e2q_output_commit(struct e2q_output *out);
+/*
+ * Whether the temporary file can grow to `size` bytes before a byte is
+ * written: 0 when it can (or the output is written in place or a stream);
+ * otherwise the largest size it takes, found with ftruncate() (a file size
+ * limit of its filesystem, 16 TiB on ext4, or of the process).  The file is
+ * left empty.  Prints nothing.
+ */
+uint64_t e2q_output_size_limit(const struct e2q_output *out, uint64_t size);
 void e2q_output_abort(struct e2q_output *out);
 /* Renames tmp_path over path and flushes the folder; an errno, and then
  * neither file is left. */
