@@ -24,6 +24,7 @@ struct walk {
 	int all_blocks;			/* mark data blocks of this inode */
 	enum e2q_meta_role role;	/* role of this inode's data blocks */
 	struct ext2_inode_large inode;	/* the inode being walked */
+	int at_group_end;		/* the scan stopped at the end of a group */
 	errcode_t last_code;		/* last problem reported ... */
 	ext2_ino_t last_ino;		/* ... for which inode ... */
 	dgrp_t last_group;		/* ... and group */

@@ -211,58 +211,84 @@ static void walk_one_inode(struct walk *w, ext2_ino_t ino, char *tree_bufs)
 }
 
 /*
- * After the scan failed in the group of inode `next`: reports it and moves
- * the scan to the first later group it can start, and returns that group;
- * 0 when there is none.
+ * The end of a group stops the scan (get_next_inode returns the code, with
+ * at_group_end set), so that walk_inodes() picks the next group itself.
  */
-static dgrp_t skip_bad_group(struct walk *w, ext2_inode_scan scan,
-			     errcode_t err, ext2_ino_t next)
+static errcode_t stop_at_group_end(ext2_filsys fs EXT2FS_ATTR((unused)),
+				   ext2_inode_scan scan EXT2FS_ATTR((unused)),
+				   dgrp_t group EXT2FS_ATTR((unused)),
+				   void *priv)
 {
-	dgrp_t g = ext2fs_group_of_ino(w->fs, next);
-
-	for (;;) {
-		w->group = g;
-		e2q_meta_report(w, err);
-		if (++g >= w->fs->group_desc_count)
-			return 0;
-		err = ext2fs_inode_scan_goto_blockgroup(scan, g);
-		if (!err)
-			return g;
-	}
+	((struct walk *) priv)->at_group_end = 1;
+	return E2Q_ET_RANGE;
 }
 
-static errcode_t walk_inodes(struct walk *w, char *tree_bufs)
+/*
+ * The inodes of group g; a problem in the group is reported and ends it.
+ * Returns ENOMEM, or EXT2_ET_BAD_BLOCK_IN_INODE_TABLE to end the walk.
+ */
+static errcode_t walk_group_inodes(struct walk *w, ext2_inode_scan scan,
+				   dgrp_t g, char *tree_bufs)
 {
-	ext2_inode_scan scan;
 	struct ext2_inode *inode = (struct ext2_inode *) &w->inode;
-	int buffer_blocks = (int) (SCAN_BUFFER_BYTES / w->fs->blocksize);
-	ext2_ino_t ino, last = 0;
-	dgrp_t next_group;
+	ext2_ino_t ino;
 	errcode_t err;
 
-	err = ext2fs_open_inode_scan(w->fs, buffer_blocks, &scan);
-	if (err)
-		return err;
-	for (;;) {
+	w->at_group_end = 0;
+	err = ext2fs_inode_scan_goto_blockgroup(scan, (int) g);
+	while (!err) {
 		err = ext2fs_get_next_inode_full(scan, &ino, inode,
 						 sizeof(w->inode));
-		if (err == ENOMEM)
-			break;
-		if (err && err != EXT2_ET_BAD_BLOCK_IN_INODE_TABLE) {
-			next_group = skip_bad_group(w, scan, err, last + 1);
-			if (!next_group)
-				break;
-			last = next_group * w->fs->super->s_inodes_per_group;
-			continue;
-		}
-		if (err || ino == 0)
-			break;
-		last = ino;
-		if (inode->i_links_count)
+		if (!err && ino == 0)
+			return 0;
+		if (!err && inode->i_links_count)
 			walk_one_inode(w, ino, tree_bufs);
 	}
+	if (w->at_group_end || err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE ||
+	    err == ENOMEM)
+		return w->at_group_end ? 0 : err;
+	w->group = g;
+	e2q_meta_report(w, err);
+	return 0;
+}
+
+/*
+ * Group by group, skipping those whose inode table is not initialised, as
+ * the scan's EXT2_SF_DO_LAZY does: the scan tests that flag for every
+ * inode, which costs a read of the descriptor block each time when the
+ * descriptors stay on the disk (group_desc.h); here it is read once a
+ * group, from the group reader.
+ */
+static errcode_t walk_inodes(struct walk *w, char *tree_bufs)
+{
+	ext2_filsys fs = w->fs;
+	int buffer_blocks = (int) (SCAN_BUFFER_BYTES / fs->blocksize);
+	int lazy = ext2fs_has_group_desc_csum(fs);
+	struct e2q_group_reader gr;
+	struct e2q_group_info gi;
+	ext2_inode_scan scan;
+	errcode_t err;
+	dgrp_t g;
+
+	err = ext2fs_open_inode_scan(fs, buffer_blocks, &scan);
+	if (err)
+		return err;
+	ext2fs_inode_scan_flags(scan, 0, EXT2_SF_DO_LAZY);
+	ext2fs_set_inode_callback(scan, stop_at_group_end, w);
+	err = e2q_group_reader_open(fs, &gr);
+	for (g = 0; !err && g < fs->group_desc_count; g++) {
+		err = e2q_group_reader_get(&gr, g, &gi);
+		if (err)
+			break;		/* the descriptors were read at open */
+		if (lazy && (gi.flags & EXT2_BG_INODE_UNINIT))
+			continue;
+		err = walk_group_inodes(w, scan, g, tree_bufs);
+		if (err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE)
+			err = 0, g = fs->group_desc_count;	/* as before */
+	}
+	e2q_group_reader_close(&gr);
 	ext2fs_close_inode_scan(scan);
-	return err == ENOMEM ? err : 0;
+	return err;
 }
 
 static errcode_t count_run(blk64_t first EXT2FS_ATTR((unused)), blk64_t count,
