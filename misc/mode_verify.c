@@ -23,6 +23,7 @@
 #include "e2q_err.h"
 #include "support/full_io.h"
 #include "e2meta/e2meta.h"
+#include "e2meta/group_desc.h"
 #include "qcow/qcow_reader.h"
 #include "misc/capture_report.h"
 #include "misc/e2qcow.h"
@@ -32,11 +33,19 @@
 #define READ_BATCH_BYTES	(4U << 20)
 #define MAX_LISTED		1000	/* differences kept and printed */
 
+/* The group structure that holds a block. */
+enum group_part {
+	PART_NONE = 0, PART_BLOCK_BITMAP, PART_INODE_BITMAP, PART_INODE_TABLE
+};
+
 struct difference {
 	blk64_t blk;
 	errcode_t read_err;	/* 0: the bytes differ */
 	ext2_ino_t ino;		/* owner, 0 when a group structure */
 	enum e2q_meta_role role;
+	enum group_part part;	/* when a group structure: which ... */
+	dgrp_t group;		/* ... of which group ... */
+	blk64_t index;		/* ... and which of its blocks */
 };
 
 struct verify {
@@ -137,7 +146,8 @@ static void note_difference(struct verify *v, blk64_t blk, errcode_t err)
 	v->differing++;
 	if (v->ndiffs == MAX_LISTED)
 		return;
-	v->diffs[v->ndiffs++] = (struct difference) { blk, err, 0, 0 };
+	v->diffs[v->ndiffs++] = (struct difference) { blk, err, 0, 0,
+						      PART_NONE, 0, 0 };
 }
 
 /* A run the image could not give at once: block by block. */
@@ -174,27 +184,76 @@ static errcode_t compare_run(blk64_t first, blk64_t count, const void *data,
 	return 0;
 }
 
+/* The first difference at or after blk (they are in ascending order). */
+static size_t first_difference_from(const struct verify *v, blk64_t blk)
+{
+	size_t lo = 0, hi = v->ndiffs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->diffs[mid].blk < blk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Role callback of the second walk: names the owners of differing blocks. */
 static void note_owner(void *priv, blk64_t first, blk64_t count,
 		       enum e2q_meta_role role, ext2_ino_t ino)
 {
 	struct verify *v = priv;
-	size_t lo = 0, hi = v->ndiffs;
+	size_t i;
 
-	while (lo < hi) {	/* the first difference at or after first */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v->diffs[mid].blk < first)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < v->ndiffs && v->diffs[lo].blk - first < count; lo++) {
-		if (!v->diffs[lo].ino) {
-			v->diffs[lo].ino = ino;
-			v->diffs[lo].role = role;
+	for (i = first_difference_from(v, first);
+	     i < v->ndiffs && v->diffs[i].blk - first < count; i++) {
+		if (!v->diffs[i].ino) {
+			v->diffs[i].ino = ino;
+			v->diffs[i].role = role;
 		}
 	}
+}
+
+static void note_group_part(struct verify *v, blk64_t first, blk64_t count,
+			    enum group_part part, dgrp_t g)
+{
+	size_t i;
+
+	for (i = first_difference_from(v, first);
+	     first && i < v->ndiffs && v->diffs[i].blk - first < count; i++) {
+		if (!v->diffs[i].part) {	/* the first group wins */
+			v->diffs[i].part = part;
+			v->diffs[i].group = g;
+			v->diffs[i].index = v->diffs[i].blk - first;
+		}
+	}
+}
+
+/*
+ * Which bitmap or inode table holds each differing block: one pass over
+ * the descriptors (group_desc.h), however many blocks differ.
+ */
+static errcode_t find_group_parts(struct verify *v)
+{
+	struct e2q_group_reader gr;
+	struct e2q_group_info gi;
+	errcode_t err;
+	dgrp_t g;
+
+	err = e2q_group_reader_open(v->fs, &gr);
+	for (g = 0; !err && g < v->fs->group_desc_count; g++) {
+		err = e2q_group_reader_get(&gr, g, &gi);
+		if (err)
+			break;
+		note_group_part(v, gi.block_bitmap, 1, PART_BLOCK_BITMAP, g);
+		note_group_part(v, gi.inode_bitmap, 1, PART_INODE_BITMAP, g);
+		note_group_part(v, gi.inode_table, v->fs->inode_blocks_per_group,
+				PART_INODE_TABLE, g);
+	}
+	e2q_group_reader_close(&gr);
+	return err;
 }
 
 static errcode_t find_owners(struct verify *v)
@@ -214,7 +273,7 @@ static errcode_t find_owners(struct verify *v)
 		return err;
 	err = e2q_meta_mark(v->fs, &mo, scratch, &stats);
 	ext2fs_free_block_bitmap(scratch);
-	return err;
+	return err ? err : find_group_parts(v);
 }
 
 static const char *role_name(enum e2q_meta_role role)
@@ -229,14 +288,14 @@ static const char *role_name(enum e2q_meta_role role)
 	}
 }
 
-/* Group structures: writes the owner of blk to out, or returns 0. */
-static int describe_group_block(ext2_filsys fs, blk64_t blk, char *out,
-				size_t size)
+/* Group structures: writes the owner of d's block to out, or returns 0. */
+static int describe_group_block(ext2_filsys fs, const struct difference *d,
+				char *out, size_t size)
 {
-	blk64_t first = fs->super->s_first_data_block, itable;
+	blk64_t first = fs->super->s_first_data_block, blk = d->blk;
+	unsigned long long ipg = fs->super->s_inodes_per_group;
 	unsigned int ipb = EXT2_INODES_PER_BLOCK(fs->super);
 	unsigned long j;
-	dgrp_t g;
 
 	if (blk < first)
 		return snprintf(out, size, "%s", _("boot block"));
@@ -247,21 +306,21 @@ static int describe_group_block(ext2_filsys fs, blk64_t blk, char *out,
 			return snprintf(out, size, _("group descriptors %lu"), j);
 	if (ext2fs_has_feature_mmp(fs->super) && blk == fs->super->s_mmp_block)
 		return snprintf(out, size, "%s", _("MMP block"));
-	for (g = 0; g < fs->group_desc_count; g++) {
-		itable = ext2fs_inode_table_loc(fs, g);
-		if (blk == ext2fs_block_bitmap_loc(fs, g))
-			return snprintf(out, size, _("block bitmap of group %u"), g);
-		if (blk == ext2fs_inode_bitmap_loc(fs, g))
-			return snprintf(out, size, _("inode bitmap of group %u"), g);
-		if (itable && blk >= itable && blk - itable < fs->inode_blocks_per_group)
-			return snprintf(out, size,
-				_("inode table of group %u, inodes %llu-%llu"), g,
-				(unsigned long long) g * fs->super->s_inodes_per_group +
-				(blk - itable) * ipb + 1,
-				(unsigned long long) g * fs->super->s_inodes_per_group +
-				(blk - itable + 1) * ipb);
+	switch (d->part) {
+	case PART_BLOCK_BITMAP:
+		return snprintf(out, size, _("block bitmap of group %u"),
+				d->group);
+	case PART_INODE_BITMAP:
+		return snprintf(out, size, _("inode bitmap of group %u"),
+				d->group);
+	case PART_INODE_TABLE:
+		return snprintf(out, size,
+				_("inode table of group %u, inodes %llu-%llu"),
+				d->group, d->group * ipg + d->index * ipb + 1,
+				d->group * ipg + (d->index + 1) * ipb);
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 static void print_difference(struct verify *v, const struct difference *d)
@@ -271,7 +330,7 @@ static void print_difference(struct verify *v, const struct difference *d)
 	if (d->ino)
 		snprintf(owner, sizeof(owner), _("inode %u, %s"), d->ino,
 			 role_name(d->role));
-	else if (!describe_group_block(v->fs, d->blk, owner, sizeof(owner)))
+	else if (!describe_group_block(v->fs, d, owner, sizeof(owner)))
 		snprintf(owner, sizeof(owner), "%s", _("owner unknown"));
 	if (d->read_err)
 		printf(_("block %llu (%s): cannot be read from the image: %s\n"),
