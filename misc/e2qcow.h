@@ -152,6 +152,15 @@ enum e2q_exit e2q_run_check(const struct e2q_options *opts);	/* mode_check.c */
  * error (code, message, and the structure and offset when known) */
 void e2q_json_image_error(const char *path, errcode_t err,
 			  const struct e2q_qcow_problem *problem);
+/* mode_info.c: for --info and --check, a warning line (text) or the
+ * "warnings" array (JSON) for each table larger than qemu accepts: qemu
+ * refuses the image, e2qcow reads it; never an error */
+struct e2q_json;
+struct e2q_qcow_image;
+void e2q_print_qemu_warnings(const char *path,
+			     const struct e2q_qcow_image *img);
+void e2q_json_qemu_warnings(struct e2q_json *j,
+			    const struct e2q_qcow_image *img);
 /* image_lock.c: refuses (exit 7, one line) an image that a qemu process
  * has open in a way that makes reading it unsafe, as qemu-img convert
  * would; with -U warns and goes on.  fd: open on path, or -1 (then it is

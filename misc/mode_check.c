@@ -89,7 +89,7 @@ static enum e2q_exit verdict(const struct e2q_qcow_check_report *r)
 }
 
 static void json_ours(struct e2q_json *j, const struct e2q_qcow_check_report *r,
-		      const struct e2q_qcow_info *in)
+		      const struct e2q_qcow_info *in, const e2q_qcow_image *img)
 {
 	e2q_json_begin_object(j, "e2qcow");
 	e2q_json_uint(j, "version", in->version);
@@ -100,12 +100,13 @@ static void json_ours(struct e2q_json *j, const struct e2q_qcow_check_report *r,
 	if (r->leaks)
 		e2q_json_uint(j, "first-leak-offset", r->first_leak);
 	e2q_json_uint(j, "zero-clusters", in->zero_clusters);
+	e2q_json_qemu_warnings(j, img);
 	e2q_json_end_object(j);
 }
 
 static void json_verdict(const char *path,
 			 const struct e2q_qcow_check_report *r,
-			 const struct e2q_qcow_info *in)
+			 const struct e2q_qcow_info *in, const e2q_qcow_image *img)
 {
 	uint64_t cs = in->cluster_size;
 	struct e2q_json j;
@@ -122,7 +123,7 @@ static void json_verdict(const char *path,
 	e2q_json_uint(&j, "total-clusters", (in->virtual_size + cs - 1) / cs);
 	e2q_json_uint(&j, "allocated-clusters", in->allocated_clusters);
 	e2q_json_uint(&j, "compressed-clusters", in->compressed_clusters);
-	json_ours(&j, r, in);
+	json_ours(&j, r, in, img);
 	e2q_json_end_object(&j);
 	e2q_json_finish(&j);
 }
@@ -142,9 +143,11 @@ static enum e2q_exit check_image(const struct e2q_options *o, e2q_qcow_image *im
 			e2q_json_image_error(o->source, err, &problem);
 		return report_failure(o->source, err, &problem);
 	}
-	if (!o->output_json)
+	if (!o->output_json) {
+		e2q_print_qemu_warnings(o->source, img);
 		return print_verdict(o->source, &report);
-	json_verdict(o->source, &report, &info);
+	}
+	json_verdict(o->source, &report, &info, img);
 	return verdict(&report);
 }
 

@@ -109,6 +109,56 @@ static void print_info(e2q_qcow_image *img, const char *path,
 	print_snapshots(img, in->nb_snapshots);
 }
 
+/* ---- what qemu refuses ------------------------------------------------- */
+
+void e2q_print_qemu_warnings(const char *path, const e2q_qcow_image *img)
+{
+	struct e2q_qcow_qemu_limits lim;
+
+	e2q_qcow_get_qemu_limits(img, &lim);
+	if (lim.l1_too_large)
+		printf(_("%s: warning: the L1 table takes %llu bytes, more than "
+			 "qemu's limit of %llu: qemu refuses to open this image "
+			 "(\"Active L1 table too large\"); e2qcow -r and e2image "
+			 "-r read it\n"), path,
+		       (unsigned long long) lim.l1_bytes,
+		       (unsigned long long) lim.l1_limit);
+	if (lim.reftable_too_large)
+		printf(_("%s: warning: the refcount table takes %llu bytes, "
+			 "more than qemu's limit of %llu: qemu refuses to open "
+			 "this image; e2qcow -r reads it\n"), path,
+		       (unsigned long long) lim.reftable_bytes,
+		       (unsigned long long) lim.reftable_limit);
+}
+
+/* "warnings": what qemu refuses, in English (names stay stable). */
+void e2q_json_qemu_warnings(struct e2q_json *j, const e2q_qcow_image *img)
+{
+	struct e2q_qcow_qemu_limits lim;
+
+	e2q_qcow_get_qemu_limits(img, &lim);
+	e2q_json_begin_array(j, "warnings");
+	if (lim.l1_too_large) {
+		e2q_json_begin_object(j, NULL);
+		e2q_json_string(j, "name", "l1-table-too-large-for-qemu");
+		e2q_json_uint(j, "bytes", lim.l1_bytes);
+		e2q_json_uint(j, "limit", lim.l1_limit);
+		e2q_json_string(j, "message", "qemu refuses to open this image: "
+				"its L1 table is larger than qemu's limit");
+		e2q_json_end_object(j);
+	}
+	if (lim.reftable_too_large) {
+		e2q_json_begin_object(j, NULL);
+		e2q_json_string(j, "name", "refcount-table-too-large-for-qemu");
+		e2q_json_uint(j, "bytes", lim.reftable_bytes);
+		e2q_json_uint(j, "limit", lim.reftable_limit);
+		e2q_json_string(j, "message", "qemu refuses to open this image: "
+				"its refcount table is larger than qemu's limit");
+		e2q_json_end_object(j);
+	}
+	e2q_json_end_array(j);
+}
+
 /* ---- the capture report, for people ----------------------------------- */
 
 /* Text from the image: control characters are shown as '?'. */
@@ -318,6 +368,7 @@ static void json_ours(struct e2q_json *j, e2q_qcow_image *img,
 	e2q_json_uint(j, "zero-clusters", in->zero_clusters);
 	if (in->version >= 2)
 		json_features(j, img, in);
+	e2q_json_qemu_warnings(j, img);
 	json_report(j, img);
 	e2q_json_end_object(j);
 }
@@ -398,6 +449,7 @@ enum e2q_exit e2q_run_info(const struct e2q_options *o)
 		json_info(img, o->source, fd, &info);
 	} else {
 		print_info(img, o->source, &info);
+		e2q_print_qemu_warnings(o->source, img);
 		print_report(img);
 	}
 	e2q_qcow_close(img);

@@ -15,18 +15,23 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "nls-enable.h"
 #include "qcow/qcow_encoder.h"
+#include "qcow/qcow_layout.h"
 #include "qcow/qcow_writer.h"
 #include "e2q_err.h"
 #include "misc/capture_report.h"
 #include "misc/export.h"
 
-/* Compressed clusters are 64 KiB (or a block): better ratio, fewer tables. */
+/*
+ * Compressed clusters are at least 64 KiB (or a block): better ratio, fewer
+ * tables.  The layout planner may choose larger ones, never smaller.
+ */
 #define COMPRESSED_CLUSTER_BITS	16
 /*
  * A compressed stream keeps the pieces of its measuring pass when they fit
@@ -44,16 +49,80 @@ struct qcow2_sink {
 	enum { WRITING, MEASURING, SPOOLED } pass;	/* under way */
 };
 
+/*
+ * E2QCOW_LAYOUT_TRACE set: every candidate's cost on stderr, one line each
+ * (for tests and benchmarks; not translated, not a stable format).
+ */
+static void trace_layout(const e2q_qcow_layout *l, unsigned int from)
+{
+	struct e2q_qcow_layout_cost c;
+	unsigned int bits;
+
+	if (!getenv("E2QCOW_LAYOUT_TRACE"))
+		return;
+	for (bits = from; e2q_qcow_layout_cost(l, bits, &c) == 0; bits++)
+		fprintf(stderr, "layout: cluster %u data %llu l2 %llu l1 %llu "
+			"refblocks %llu reftable %llu tables %llu data_bytes %llu "
+			"bytes %llu%s\n", 1U << bits,
+			(unsigned long long) c.data_clusters,
+			(unsigned long long) c.l2_tables,
+			(unsigned long long) c.l1_entries,
+			(unsigned long long) c.refcount_blocks,
+			(unsigned long long) c.reftable_clusters,
+			(unsigned long long) c.table_bytes,
+			(unsigned long long) c.data_bytes,
+			(unsigned long long) c.bytes, c.fits ? "" : " too large");
+}
+
+static errcode_t layout_run(blk64_t first, blk64_t count, void *priv)
+{
+	return e2q_qcow_layout_add(priv, first, count);
+}
+
+/*
+ * The cluster size: the layout planner weighs every candidate on the
+ * marked runs (lib/qcow/qcow_layout.h).
+ */
+static errcode_t choose_cluster_bits(struct qcow2_sink *q)
+{
+	const struct e2q_export_view *x = q->base.x;
+	struct e2q_qcow_layout_params p;
+	struct e2q_qcow_layout_cost chosen;
+	e2q_qcow_layout *l;
+	errcode_t err;
+
+	memset(&p, 0, sizeof(p));
+	p.virtual_size = ext2fs_blocks_count(x->fs->super) * x->fs->blocksize;
+	p.block_bits = q->block_bits;
+	p.compressed = x->opts->compression != NULL;
+	p.min_cluster_bits = COMPRESSED_CLUSTER_BITS;
+	err = e2q_qcow_layout_new(&p, &l);
+	if (err)
+		return err;
+	err = e2q_meta_for_each_run(x->fs, x->map, ~(blk64_t) 0, layout_run, l);
+	if (!err) {
+		trace_layout(l, p.compressed && q->block_bits <
+				p.min_cluster_bits ? p.min_cluster_bits :
+				q->block_bits);
+		err = e2q_qcow_layout_choose(l, &chosen);
+	}
+	if (!err)
+		q->cluster_bits = chosen.cluster_bits;
+	e2q_qcow_layout_free(l);
+	return err;
+}
+
 static errcode_t new_writer(struct qcow2_sink *q)
 {
 	const struct e2q_export_view *x = q->base.x;
 	struct e2q_qcow_writer_params p;
 	const char *spool = getenv("E2QCOW_STREAM_SPOOL");
+	errcode_t err;
 
 	q->block_bits = (unsigned int) EXT2_BLOCK_SIZE_BITS(x->fs->super);
-	q->cluster_bits = q->block_bits;
-	if (x->opts->compression && q->cluster_bits < COMPRESSED_CLUSTER_BITS)
-		q->cluster_bits = COMPRESSED_CLUSTER_BITS;
+	err = choose_cluster_bits(q);
+	if (err)
+		return err;
 	memset(&p, 0, sizeof(p));
 	p.virtual_size = ext2fs_blocks_count(x->fs->super) * x->fs->blocksize;
 	p.cluster_bits = q->cluster_bits;
@@ -112,7 +181,9 @@ static errcode_t start_writing(struct qcow2_sink *q)
 
 	if (err || e2q_qcow_writer_spooled(q->w))
 		return err;
-	if (x->opts->compression || x->out->is_stream)
+	/* the encoder gathers blocks into larger clusters too */
+	if (x->opts->compression || x->out->is_stream ||
+	    q->cluster_bits != q->block_bits)
 		return new_encoder(q, put_pieces);
 	return 0;
 }

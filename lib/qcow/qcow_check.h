@@ -74,6 +74,21 @@ struct e2q_qcow_check_report {
 	int refcounts_checked;		/* 0 for qcow v1: no refcounts */
 };
 
+/*
+ * Tables larger than qemu's caps (qcow_format.h): qemu refuses to open the
+ * image ("Active L1 table too large", "Reference count table too large"),
+ * this reader reads it (e2image -Q writes such L1 tables above 8 TiB).
+ * A warning, not a corruption.
+ */
+struct e2q_qcow_qemu_limits {
+	uint64_t l1_bytes, l1_limit;		/* the active L1 table */
+	uint64_t reftable_bytes, reftable_limit;
+	int l1_too_large, reftable_too_large;
+};
+
+void e2q_qcow_get_qemu_limits(const e2q_qcow_image *img,
+			      struct e2q_qcow_qemu_limits *lim);
+
 /* Walks the active L1 to count allocated bytes; fills *info. */
 errcode_t e2q_qcow_get_info(e2q_qcow_image *img, struct e2q_qcow_info *info,
 			    struct e2q_qcow_problem *problem);

@@ -151,6 +151,21 @@ errcode_t e2q_qcow_get_info(e2q_qcow_image *img, struct e2q_qcow_info *info,
 	return count_allocated(img, info, problem);
 }
 
+void e2q_qcow_get_qemu_limits(const e2q_qcow_image *img,
+			      struct e2q_qcow_qemu_limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->l1_limit = E2Q_QCOW2_MAX_L1_BYTES;
+	lim->reftable_limit = E2Q_QCOW2_MAX_REFTABLE_BYTES;
+	if (img->version < 2)
+		return;		/* qcow v1: its own reader, its own cap */
+	lim->l1_bytes = (uint64_t) img->active_l1_size * 8;
+	lim->reftable_bytes = (uint64_t) img->reftable_clusters *
+			      img->cluster_size;
+	lim->l1_too_large = lim->l1_bytes > lim->l1_limit;
+	lim->reftable_too_large = lim->reftable_bytes > lim->reftable_limit;
+}
+
 /* ---- the capture report ------------------------------------------------ */
 
 static errcode_t decode_report(const unsigned char *data, uint32_t data_len,

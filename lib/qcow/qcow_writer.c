@@ -20,6 +20,7 @@
 
 #include "e2q_err.h"
 #include "qcow/qcow_format.h"
+#include "qcow/qcow_layout.h"
 #include "qcow/qcow_writer.h"
 #include "support/full_io.h"
 #include "support/write_behind.h"
@@ -197,25 +198,14 @@ errcode_t e2q_qcow_writer_plan(e2q_qcow_writer *w, uint64_t first,
 }
 
 /*
- * Sizes the refcount structures for `others` clusters plus themselves: each
- * refcount block holds cluster_size / 2 16-bit counts, and the blocks and
- * the table count themselves, hence the loop to a fixed point.  Pieces never
- * take more room than plain clusters would (see place()), so the planned
- * clusters bound the data.
+ * The refcount structures count every table and planned cluster (see
+ * qcow_layout.c).  Pieces never take more room than plain clusters would
+ * (see place()), so the planned clusters bound the data.
  */
 static void size_refcounts(e2q_qcow_writer *w, uint64_t others)
 {
-	uint64_t per_block = w->cluster_size / 2;
-	uint64_t per_table_cluster = w->cluster_size / 8;
-	uint64_t blocks = 1, table = 1, prev;
-
-	do {
-		prev = blocks + table;
-		blocks = div_round_up(others + blocks + table, per_block);
-		table = div_round_up(blocks, per_table_cluster);
-	} while (blocks + table != prev);
-	w->refblocks = blocks;
-	w->reftable_clusters = table;
+	e2q_qcow_size_refcounts(w->cluster_bits, others, &w->refblocks,
+				&w->reftable_clusters);
 }
 
 static void compute_layout(e2q_qcow_writer *w)
