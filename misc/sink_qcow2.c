@@ -21,13 +21,12 @@
 
 #include "nls-enable.h"
 #include "qcow/qcow_encoder.h"
+#include "qcow/qcow_format.h"
 #include "qcow/qcow_writer.h"
 #include "e2q_err.h"
 #include "misc/capture_report.h"
 #include "misc/export.h"
 
-/* Compressed clusters are 64 KiB (or a block): better ratio, fewer tables. */
-#define COMPRESSED_CLUSTER_BITS	16
 /*
  * A compressed stream keeps the pieces of its measuring pass when they fit
  * in this (E2QCOW_STREAM_SPOOL overrides it, for tests); else it reads
@@ -44,6 +43,25 @@ struct qcow2_sink {
 	enum { WRITING, MEASURING, SPOOLED } pass;	/* under way */
 };
 
+/*
+ * A compressed image's cluster size: lib/qcow's choice for the bytes to
+ * store, or E2QCOW_COMPRESSED_CLUSTER_BITS (for tests: qemu's largest
+ * compressed clusters on a small filesystem), from a block to 2 MiB.
+ */
+static unsigned int compressed_cluster_bits(const struct qcow2_sink *q)
+{
+	const struct e2q_export_view *x = q->base.x;
+	const char *force = getenv("E2QCOW_COMPRESSED_CLUSTER_BITS");
+	unsigned long bits = force ? strtoul(force, NULL, 10) : 0;
+
+	if (bits >= q->block_bits && bits <= E2Q_QCOW2_MAX_CLUSTER_BITS)
+		return (unsigned int) bits;
+	return e2q_preferred_compressed_cluster_bits(x->opts->compress_type,
+			q->block_bits,
+			(uint64_t) x->stats->marked_blocks << q->block_bits,
+			ext2fs_blocks_count(x->fs->super) * x->fs->blocksize);
+}
+
 static errcode_t new_writer(struct qcow2_sink *q)
 {
 	const struct e2q_export_view *x = q->base.x;
@@ -51,9 +69,8 @@ static errcode_t new_writer(struct qcow2_sink *q)
 	const char *spool = getenv("E2QCOW_STREAM_SPOOL");
 
 	q->block_bits = (unsigned int) EXT2_BLOCK_SIZE_BITS(x->fs->super);
-	q->cluster_bits = q->block_bits;
-	if (x->opts->compression && q->cluster_bits < COMPRESSED_CLUSTER_BITS)
-		q->cluster_bits = COMPRESSED_CLUSTER_BITS;
+	q->cluster_bits = x->opts->compression ? compressed_cluster_bits(q) :
+			  q->block_bits;
 	memset(&p, 0, sizeof(p));
 	p.virtual_size = ext2fs_blocks_count(x->fs->super) * x->fs->blocksize;
 	p.cluster_bits = q->cluster_bits;
