@@ -23,16 +23,12 @@
 #include "nls-enable.h"
 #include "qcow/qcow_encoder.h"
 #include "qcow/qcow_layout.h"
+#include "qcow/qcow_format.h"
 #include "qcow/qcow_writer.h"
 #include "e2q_err.h"
 #include "misc/capture_report.h"
 #include "misc/export.h"
 
-/*
- * Compressed clusters are at least 64 KiB (or a block): better ratio, fewer
- * tables.  The layout planner may choose larger ones, never smaller.
- */
-#define COMPRESSED_CLUSTER_BITS	16
 /*
  * A compressed stream keeps the pieces of its measuring pass when they fit
  * in this (E2QCOW_STREAM_SPOOL overrides it, for tests); else it reads
@@ -48,6 +44,25 @@ struct qcow2_sink {
 	uint64_t plan_end;	/* clusters below are planned */
 	enum { WRITING, MEASURING, SPOOLED } pass;	/* under way */
 };
+
+/*
+ * A compressed image's cluster size: lib/qcow's choice for the bytes to
+ * store, or E2QCOW_COMPRESSED_CLUSTER_BITS (for tests: qemu's largest
+ * compressed clusters on a small filesystem), from a block to 2 MiB.
+ */
+static unsigned int compressed_cluster_bits(const struct qcow2_sink *q)
+{
+	const struct e2q_export_view *x = q->base.x;
+	const char *force = getenv("E2QCOW_COMPRESSED_CLUSTER_BITS");
+	unsigned long bits = force ? strtoul(force, NULL, 10) : 0;
+
+	if (bits >= q->block_bits && bits <= E2Q_QCOW2_MAX_CLUSTER_BITS)
+		return (unsigned int) bits;
+	return e2q_preferred_compressed_cluster_bits(x->opts->compress_type,
+			q->block_bits,
+			(uint64_t) x->stats->marked_blocks << q->block_bits,
+			ext2fs_blocks_count(x->fs->super) * x->fs->blocksize);
+}
 
 /*
  * E2QCOW_LAYOUT_TRACE set: every candidate's cost on stderr, one line each
@@ -95,15 +110,14 @@ static errcode_t choose_cluster_bits(struct qcow2_sink *q)
 	p.virtual_size = ext2fs_blocks_count(x->fs->super) * x->fs->blocksize;
 	p.block_bits = q->block_bits;
 	p.compressed = x->opts->compression != NULL;
-	p.min_cluster_bits = COMPRESSED_CLUSTER_BITS;
+	p.min_cluster_bits = p.compressed ? compressed_cluster_bits(q) : 0;
 	err = e2q_qcow_layout_new(&p, &l);
 	if (err)
 		return err;
 	err = e2q_meta_for_each_run(x->fs, x->map, ~(blk64_t) 0, layout_run, l);
 	if (!err) {
-		trace_layout(l, p.compressed && q->block_bits <
-				p.min_cluster_bits ? p.min_cluster_bits :
-				q->block_bits);
+		trace_layout(l, p.compressed ? p.min_cluster_bits :
+				     q->block_bits);
 		err = e2q_qcow_layout_choose(l, &chosen);
 	}
 	if (!err)

@@ -15,6 +15,7 @@
 #define E2Q_QCOW_COMPRESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <et/com_err.h>
 
 /*
@@ -35,6 +36,25 @@ typedef struct e2q_qcow_codec e2q_qcow_codec;
 
 /* Default level of each type: the best size for the time on metadata. */
 int e2q_qcow_codec_default_level(enum e2q_qcow_codec_type type);
+
+/*
+ * The cluster size, as bits, that a compressed image of `type` should use
+ * for `stored_bytes` of blocks of 1 << block_bits bytes on a disk of
+ * `virtual_size` bytes: the one of 64 KiB (or a block) up to the type's
+ * largest (zstd 512 KiB, deflate 128 KiB) that makes the smallest image by
+ * an estimate: the table clusters (header, L1, refcount table and block,
+ * one L2 table per region of the disk that holds data, counted as if every
+ * region did, up to one per stored cluster) plus the compressed data, whose
+ * size per cluster size was measured on the benchmark's filesystem.
+ * Larger clusters let zstd find more of the repetition in inode tables and
+ * directories and need fewer L2 tables, but every table takes a whole
+ * cluster, and a reader inflates a whole cluster for each block it reads;
+ * deflate's 4 KiB window gains nothing from them.  The layout planner,
+ * which counts the L2 tables exactly, can weigh its own candidates with it.
+ */
+unsigned int e2q_preferred_compressed_cluster_bits(
+	enum e2q_qcow_codec_type type, unsigned int block_bits,
+	uint64_t stored_bytes, uint64_t virtual_size);
 
 /* 1 when this build can compress with `type`. */
 int e2q_qcow_codec_available(enum e2q_qcow_codec_type type);
