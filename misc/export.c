@@ -46,6 +46,7 @@ struct export {
 	int out_open;		/* opened before the sandbox, not yet used */
 	int dest_is_block_device;	/* known before a sandbox forbids stat */
 	int src_fd;		/* a qcow SOURCE opened before the sandbox */
+	blk64_t superblock;	/* opened from: -b, a backup, 0 (primary) */
 	struct e2q_transform *transforms[MAX_TRANSFORMS];
 	unsigned int ntransforms;
 	struct e2q_sink *sink;
@@ -117,7 +118,7 @@ static enum e2q_exit walk(struct export *x)
 	memset(&mo, 0, sizeof(mo));
 	mo.all_data = x->opts->all_data;
 	mo.whole_inode_tables = x->dest_is_block_device;
-	mo.superblock = x->opts->superblock;
+	mo.superblock = x->superblock;
 	mo.problem = report_problem;
 	mo.priv = x;
 	if (x->ntransforms || x->progress.on_terminal) {
@@ -400,11 +401,12 @@ enum e2q_exit e2q_run_export(const struct e2q_options *opts)
 	if (!rc && x.src_fd >= 0)
 		rc = enter_sandbox(&x);
 	if (!rc)
-		rc = e2q_open_source_fs(opts, &x.view.fs);
+		rc = e2q_open_source_fs(opts, &x.view.fs, &x.superblock);
 	if (!rc)
 		rc = export_fs(&x, ops);
 	rc = finish_transforms(&x, rc);
-	if (!rc && x.stats.problems)
+	/* damaged: problems met by the walk, or an unusable primary */
+	if (!rc && (x.stats.problems || x.superblock != opts->superblock))
 		rc = E2Q_EXIT_DAMAGED;
 	close_export(&x);
 	return rc;

@@ -425,7 +425,7 @@ enum e2q_exit e2q_run_copy(const struct e2q_options *o)
 		     exists_not_regular(m.dest);
 	rc = refuse_mounted(&m);
 	if (!rc)
-		rc = e2q_open_source_fs(o, &m.fs);
+		rc = e2q_open_source_fs(o, &m.fs, NULL);
 	if (!rc)
 		rc = mark_blocks(&m);
 	if (!rc)

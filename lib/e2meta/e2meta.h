@@ -44,7 +44,8 @@ enum e2q_meta_role {
 struct e2q_meta_options {
 	int all_data;			/* mark file data too (-a) */
 	int whole_inode_tables;		/* ignore itable_unused / INODE_UNINIT */
-	blk64_t superblock;		/* backup it was opened from (-b), or 0 */
+	blk64_t superblock;		/* backup it was opened from (-b, or the
+					 * one e2fsck falls back to), or 0 */
 	/* called once per problem found on a damaged filesystem; may be NULL */
 	void (*problem)(void *priv, errcode_t code, ext2_ino_t ino,
 			dgrp_t group);
