@@ -27,6 +27,7 @@
 #include "misc/capture_report.h"
 #include "misc/e2qcow.h"
 #include "misc/export.h"
+#include "misc/freeze.h"
 #include "misc/open_source.h"
 #include "misc/output_file.h"
 #include "misc/progress.h"
@@ -384,6 +385,19 @@ static enum e2q_exit enter_sandbox(struct export *x)
 	return rc;
 }
 
+/* --freeze: every file written must lie elsewhere than SOURCE's mount */
+static enum e2q_exit freeze_source(const struct export *x)
+{
+	const char *outputs[3] = { NULL, NULL, NULL };
+	unsigned int n = 0;
+
+	if (!x->opts->dry_run)
+		outputs[n++] = x->opts->dest;
+	if (x->opts->scramble_map)
+		outputs[n++] = x->opts->scramble_map;
+	return e2q_freeze_source(x->opts, outputs);
+}
+
 enum e2q_exit e2q_run_export(const struct e2q_options *opts)
 {
 	const struct e2q_sink_ops *ops = sink_of(opts->action);
@@ -397,6 +411,8 @@ enum e2q_exit e2q_run_export(const struct e2q_options *opts)
 	x.dest_is_block_device = output_is_block_device(opts->dest);
 	rc = e2q_refuse_if_mounted_rw(opts);
 	if (!rc)
+		rc = freeze_source(&x);
+	if (!rc)
 		rc = e2q_preopen_qcow_source(opts, &x.src_fd);
 	if (!rc && x.src_fd >= 0)
 		rc = enter_sandbox(&x);
@@ -404,6 +420,7 @@ enum e2q_exit e2q_run_export(const struct e2q_options *opts)
 		rc = e2q_open_source_fs(opts, &x.view.fs, &x.superblock);
 	if (!rc)
 		rc = export_fs(&x, ops);
+	e2q_thaw_source();	/* the capture is read: SOURCE may change again */
 	rc = finish_transforms(&x, rc);
 	/* damaged: problems met by the walk, or an unusable primary */
 	if (!rc && (x.stats.problems || x.superblock != opts->superblock))

@@ -350,7 +350,9 @@ enum e2q_exit e2q_refuse_if_mounted_rw(const struct e2q_options *o)
 {
 	int mount_flags = 0;
 
-	if (o->force || ext2fs_check_if_mounted(o->source, &mount_flags))
+	/* --freeze makes a mounted filesystem hold still */
+	if (o->force || o->freeze ||
+	    ext2fs_check_if_mounted(o->source, &mount_flags))
 		return E2Q_EXIT_OK;
 	if ((mount_flags & EXT2_MF_MOUNTED) && !(mount_flags & EXT2_MF_READONLY))
 		return e2q_fail(E2Q_EXIT_REFUSED, 0, _("%s is mounted "
