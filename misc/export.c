@@ -28,6 +28,7 @@
 #include "misc/e2qcow.h"
 #include "misc/export.h"
 #include "misc/freeze.h"
+#include "misc/journal_device.h"
 #include "misc/open_source.h"
 #include "misc/output_file.h"
 #include "misc/progress.h"
@@ -126,7 +127,7 @@ static enum e2q_exit walk(struct export *x)
 		mo.role = observe_role;
 		mo.role_priv = x;
 	}
-	err = ext2fs_allocate_block_bitmap(fs, "metadata blocks", &x->view.map);
+	err = e2q_meta_allocate_map(fs, "metadata blocks", &x->view.map);
 	if (!err)
 		err = e2q_meta_mark(fs, &mo, x->view.map, &x->stats);
 	e2q_progress_clear(&x->progress);
@@ -388,19 +389,45 @@ static enum e2q_exit enter_sandbox(struct export *x)
 /* --freeze: every file written must lie elsewhere than SOURCE's mount */
 static enum e2q_exit freeze_source(const struct export *x)
 {
-	const char *outputs[3] = { NULL, NULL, NULL };
+	const char *outputs[4] = { NULL, NULL, NULL, NULL };
+	char *journal_image = e2q_journal_image_name(x->opts);
 	unsigned int n = 0;
+	enum e2q_exit rc;
 
 	if (!x->opts->dry_run)
 		outputs[n++] = x->opts->dest;
 	if (x->opts->scramble_map)
 		outputs[n++] = x->opts->scramble_map;
-	return e2q_freeze_source(x->opts, outputs);
+	if (x->opts->journal_device && journal_image && !x->opts->dry_run)
+		outputs[n++] = journal_image;
+	rc = e2q_freeze_source(x->opts, outputs);
+	free(journal_image);
+	return rc;
+}
+
+/*
+ * A journal device as SOURCE is copied whole; -s cannot scramble its log
+ * (nor a journal captured beside the image).
+ */
+static enum e2q_exit refuse_scrambled_journal(const struct export *x,
+					      const char *journal_dev)
+{
+	const struct e2q_options *o = x->opts;
+
+	if (o->scramble &&
+	    ext2fs_has_feature_journal_dev(x->view.fs->super))
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("-s cannot scramble the "
+				"journal device %s"), o->source);
+	if (o->scramble && journal_dev)
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("-s cannot scramble the "
+				"journal device %s"), journal_dev);
+	return E2Q_EXIT_OK;
 }
 
 enum e2q_exit e2q_run_export(const struct e2q_options *opts)
 {
 	const struct e2q_sink_ops *ops = sink_of(opts->action);
+	const char *journal_dev = NULL;
 	struct export x;
 	enum e2q_exit rc;
 
@@ -418,8 +445,15 @@ enum e2q_exit e2q_run_export(const struct e2q_options *opts)
 		rc = enter_sandbox(&x);
 	if (!rc)
 		rc = e2q_open_source_fs(opts, &x.view.fs, &x.superblock);
+	if (!rc && ops->needs_walk)
+		rc = e2q_find_journal_device(opts, x.view.fs, &journal_dev);
+	if (!rc)
+		rc = refuse_scrambled_journal(&x, journal_dev);
 	if (!rc)
 		rc = export_fs(&x, ops);
+	/* the external journal, beside the image, in the same frozen state */
+	if (!rc && journal_dev && !opts->dry_run)
+		rc = e2q_export_journal_device(opts, x.view.fs, journal_dev);
 	e2q_thaw_source();	/* the capture is read: SOURCE may change again */
 	rc = finish_transforms(&x, rc);
 	/* damaged: problems met by the walk, or an unusable primary */

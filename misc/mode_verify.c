@@ -210,7 +210,7 @@ static errcode_t find_owners(struct verify *v)
 	mo.superblock = v->superblock;
 	mo.role = note_owner;
 	mo.role_priv = v;
-	err = ext2fs_allocate_block_bitmap(v->fs, "scratch", &scratch);
+	err = e2q_meta_allocate_map(v->fs, "scratch", &scratch);
 	if (err)
 		return err;
 	err = e2q_meta_mark(v->fs, &mo, scratch, &stats);
@@ -316,7 +316,7 @@ static enum e2q_exit mark_and_compare(struct verify *v)
 	v->diffs = calloc(MAX_LISTED, sizeof(*v->diffs));
 	err = v->diffs ? ext2fs_get_mem(READ_BATCH_BYTES, &v->buf) : ENOMEM;
 	if (!err)
-		err = ext2fs_allocate_block_bitmap(v->fs, "metadata", &v->map);
+		err = e2q_meta_allocate_map(v->fs, "metadata", &v->map);
 	if (!err)
 		err = e2q_meta_mark(v->fs, &mo, v->map, &v->stats);
 	if (!err)

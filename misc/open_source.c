@@ -44,12 +44,21 @@ static errcode_t open_at(const struct e2q_options *o, int is_qcow, int flags,
 			    io_manager_of(is_qcow), fs);
 }
 
+/* The modes that walk with e2q_meta_mark() read an external journal too */
+static int journal_device_ok(const struct e2q_options *o)
+{
+	return o->action == E2Q_DO_EXPORT_QCOW2 ||
+	       o->action == E2Q_DO_EXPORT_RAW || o->action == E2Q_DO_VERIFY;
+}
+
 static errcode_t open_with_blocksize(const struct e2q_options *o,
 				     int is_qcow, blk64_t superblock,
 				     unsigned int bs, ext2_filsys *fs)
 {
 	return open_at(o, is_qcow, EXT2_FLAG_64BITS |
-		       EXT2_FLAG_IGNORE_CSUM_ERRORS, superblock, bs, fs);
+		       EXT2_FLAG_IGNORE_CSUM_ERRORS |
+		       (journal_device_ok(o) ? EXT2_FLAG_JOURNAL_DEV_OK : 0),
+		       superblock, bs, fs);
 }
 
 /* ---- the superblock e2fsck would use (e2fsck/unix.c, util.c, 1.47) ---- */

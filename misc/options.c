@@ -29,7 +29,7 @@
 
 enum {
 	OPT_INFO = 256, OPT_CHECK, OPT_VERIFY, OPT_KEEP_XATTRS, OPT_SCRAMBLE_MAP,
-	OPT_BACKING, OPT_OUTPUT, OPT_NO_SANDBOX, OPT_FREEZE
+	OPT_BACKING, OPT_OUTPUT, OPT_NO_SANDBOX, OPT_FREEZE, OPT_JOURNAL_DEVICE
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +44,7 @@ static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "freeze", no_argument, NULL, OPT_FREEZE },
+	{ "journal-device", required_argument, NULL, OPT_JOURNAL_DEVICE },
 	{ "force-share", no_argument, NULL, 'U' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -87,6 +88,12 @@ void e2q_usage(FILE *f)
 		"(FIFREEZE) for the\n"
 		"                  capture, so that it is consistent; thawed "
 		"on every exit\n"
+		"  --journal-device DEV  with -Q or -r, capture the external "
+		"journal DEV\n"
+		"                  into IMAGE.journal.qcow2 (or .raw) beside "
+		"IMAGE (found by\n"
+		"                  its UUID in /dev/disk/by-uuid when not "
+		"given)\n"
 		"  -n              dry run: walk the filesystem, write nothing\n"
 		"  -p              show progress on stderr, and a summary\n"
 		"  --output=FORMAT human (default) or json: --info and --check "
@@ -313,6 +320,7 @@ static enum e2q_exit apply_option(struct e2q_options *o, int c,
 	case OPT_OUTPUT: return set_output(o, arg);
 	case OPT_NO_SANDBOX: o->no_sandbox = 1; return E2Q_EXIT_OK;
 	case OPT_FREEZE: o->freeze = 1; return E2Q_EXIT_OK;
+	case OPT_JOURNAL_DEVICE: o->journal_device = arg; return E2Q_EXIT_OK;
 	case OPT_BACKING: return add_backing(o, arg);
 	case 'U': o->force_share = 1; return E2Q_EXIT_OK;
 	case 'h': o->action = E2Q_DO_HELP; return E2Q_EXIT_OK;
@@ -361,6 +369,11 @@ static const char *check_conflicts(const struct e2q_options *o)
 	    o->mode != E2Q_MODE_NORMAL)
 		return _("--freeze is only allowed with -Q, -r or an .e2i "
 			 "image");
+	if (o->journal_device && o->mode != E2Q_MODE_QCOW2 &&
+	    o->mode != E2Q_MODE_RAW)
+		return _("--journal-device is only allowed with -Q or -r");
+	if (o->journal_device && o->scramble)
+		return _("-s cannot scramble a journal device");
 	if (o->output_set && o->mode != E2Q_MODE_INFO &&
 	    o->mode != E2Q_MODE_CHECK && !o->progress)
 		return _("--output is only allowed with --info, --check or -p");

@@ -4,8 +4,8 @@
  *
  * Knows nothing of qcow or of output formats.  The caller opens the
  * filesystem (ext2fs_open2) and allocates the map with
- * ext2fs_allocate_block_bitmap(), so on bigalloc filesystems whole clusters
- * are marked, as e2image does.
+ * e2q_meta_allocate_map() (ext2fs_allocate_block_bitmap()), so on bigalloc
+ * filesystems whole clusters are marked, as e2image does.
  *
  * Marked, as e2image 1.47 marks them: the primary superblock and group
  * descriptors, the reserved GDT blocks, the MMP block, per group the block
@@ -17,6 +17,10 @@
  * backup and its group descriptors too, as e2image does, so that the image
  * opens with the same -b.  Block 0 of a 1 KiB-block filesystem (the boot
  * block, before s_first_data_block) is marked too, unlike e2image.
+ *
+ * An external journal device (journal_dev, opened with
+ * EXT2_FLAG_JOURNAL_DEV_OK): every block from s_first_data_block on (its
+ * superblock, the journal superblock, the log), without roles.
  *
  * Damaged filesystems: every block number is checked against the
  * filesystem before it is marked or read; a tree block met twice (a loop)
@@ -68,6 +72,10 @@ struct e2q_meta_stats {
 
 errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
 			ext2fs_block_bitmap map, struct e2q_meta_stats *stats);
+/* The map e2q_meta_mark() takes: ext2fs_allocate_block_bitmap(), which
+ * refuses a journal device, where this one makes a map of its blocks. */
+errcode_t e2q_meta_allocate_map(ext2_filsys fs, const char *descr,
+				ext2fs_block_bitmap *map);
 
 /* Called for each maximal run of marked blocks, at most max_run long. */
 typedef errcode_t (*e2q_meta_run_fn)(blk64_t first, blk64_t count, void *priv);
