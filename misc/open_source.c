@@ -184,11 +184,12 @@ static int primary_is_unusable(errcode_t err)
  * One open as e2fsck's: the primary; when it is unusable or its group
  * descriptors look bad (and there is more than one group), the backup
  * e2fsck looks for.  1 when that backup opens (c filled), else 0 with
- * *err the primary's error.
+ * *err the primary's error.  A primary without fault is kept open in
+ * *healthy (may be NULL), so that it is not opened twice.
  */
 static int e2fsck_would_use_backup(const struct e2q_options *o, int is_qcow,
 				   int flags, struct choice *c,
-				   errcode_t *err)
+				   errcode_t *err, ext2_filsys *healthy)
 {
 	errcode_t desc_err = 0;
 	ext2_filsys fs;
@@ -208,6 +209,9 @@ static int e2fsck_would_use_backup(const struct e2q_options *o, int is_qcow,
 	} else if (primary_is_unusable(*err)) {
 		probe_backup(o, is_qcow, c);
 		c->why = *err;
+	} else if (!*err && !desc_err && healthy) {
+		*healthy = fs;
+		return 0;
 	}
 	if (fs)
 		ext2fs_close_free(&fs);
@@ -230,13 +234,14 @@ static int e2fsck_would_use_backup(const struct e2q_options *o, int is_qcow,
  * (backup_in_primary_geometry()).
  */
 static void choose_as_e2fsck(const struct e2q_options *o, int is_qcow,
-			     struct choice *c)
+			     struct choice *c, ext2_filsys *healthy)
 {
 	ext2_filsys fs;
 	errcode_t err;
 
 	memset(c, 0, sizeof(*c));
-	if (e2fsck_would_use_backup(o, is_qcow, E2FSCK_OPEN_FLAGS, c, &err))
+	if (e2fsck_would_use_backup(o, is_qcow, E2FSCK_OPEN_FLAGS, c, &err,
+				    healthy) || *healthy)
 		return;
 	if (err != EXT2_ET_CORRUPT_SUPERBLOCK && err != EXT2_ET_BAD_DESC_SIZE)
 		return;
@@ -283,10 +288,16 @@ static errcode_t open_given_backup(const struct e2q_options *o, int is_qcow,
 static errcode_t open_as_e2fsck(const struct e2q_options *o, int is_qcow,
 				ext2_filsys *fs, blk64_t *superblock)
 {
+	ext2_filsys healthy = NULL;
 	struct choice c;
 	errcode_t err;
 
-	choose_as_e2fsck(o, is_qcow, &c);
+	choose_as_e2fsck(o, is_qcow, &c, &healthy);
+	if (healthy) {		/* as open_with_blocksize() would open it */
+		healthy->flags |= EXT2_FLAG_IGNORE_CSUM_ERRORS;
+		*fs = healthy;
+		return 0;
+	}
 	if (c.superblock &&
 	    !open_with_blocksize(o, is_qcow, c.superblock, c.blocksize, fs)) {
 		*superblock = c.superblock;
