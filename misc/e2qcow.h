@@ -106,6 +106,8 @@ struct e2q_options {
 	int output_json;		/* --output=json */
 	int output_set;			/* --output given */
 	int no_sandbox;			/* --no-sandbox */
+	int freeze;			/* --freeze */
+	const char *journal_device;	/* --journal-device DEV */
 };
 
 extern const char *e2q_program_name;

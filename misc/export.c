@@ -27,6 +27,8 @@
 #include "misc/capture_report.h"
 #include "misc/e2qcow.h"
 #include "misc/export.h"
+#include "misc/freeze.h"
+#include "misc/journal_device.h"
 #include "misc/open_source.h"
 #include "misc/output_file.h"
 #include "misc/progress.h"
@@ -46,6 +48,7 @@ struct export {
 	int out_open;		/* opened before the sandbox, not yet used */
 	int dest_is_block_device;	/* known before a sandbox forbids stat */
 	int src_fd;		/* a qcow SOURCE opened before the sandbox */
+	blk64_t superblock;	/* opened from: -b, a backup, 0 (primary) */
 	struct e2q_transform *transforms[MAX_TRANSFORMS];
 	unsigned int ntransforms;
 	struct e2q_sink *sink;
@@ -117,7 +120,7 @@ static enum e2q_exit walk(struct export *x)
 	memset(&mo, 0, sizeof(mo));
 	mo.all_data = x->opts->all_data;
 	mo.whole_inode_tables = x->dest_is_block_device;
-	mo.superblock = x->opts->superblock;
+	mo.superblock = x->superblock;
 	mo.problem = report_problem;
 	mo.priv = x;
 	if (x->ntransforms || x->progress.on_terminal) {
@@ -427,9 +430,48 @@ static enum e2q_exit enter_sandbox(struct export *x)
 	return rc;
 }
 
+/* --freeze: every file written must lie elsewhere than SOURCE's mount */
+static enum e2q_exit freeze_source(const struct export *x)
+{
+	const char *outputs[4] = { NULL, NULL, NULL, NULL };
+	char *journal_image = e2q_journal_image_name(x->opts);
+	unsigned int n = 0;
+	enum e2q_exit rc;
+
+	if (!x->opts->dry_run)
+		outputs[n++] = x->opts->dest;
+	if (x->opts->scramble_map)
+		outputs[n++] = x->opts->scramble_map;
+	if (x->opts->journal_device && journal_image && !x->opts->dry_run)
+		outputs[n++] = journal_image;
+	rc = e2q_freeze_source(x->opts, outputs);
+	free(journal_image);
+	return rc;
+}
+
+/*
+ * A journal device as SOURCE is copied whole; -s cannot scramble its log
+ * (nor a journal captured beside the image).
+ */
+static enum e2q_exit refuse_scrambled_journal(const struct export *x,
+					      const char *journal_dev)
+{
+	const struct e2q_options *o = x->opts;
+
+	if (o->scramble &&
+	    ext2fs_has_feature_journal_dev(x->view.fs->super))
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("-s cannot scramble the "
+				"journal device %s"), o->source);
+	if (o->scramble && journal_dev)
+		return e2q_fail(E2Q_EXIT_USAGE, 0, _("-s cannot scramble the "
+				"journal device %s"), journal_dev);
+	return E2Q_EXIT_OK;
+}
+
 enum e2q_exit e2q_run_export(const struct e2q_options *opts)
 {
 	const struct e2q_sink_ops *ops = sink_of(opts->action);
+	const char *journal_dev = NULL;
 	struct export x;
 	enum e2q_exit rc;
 
@@ -440,15 +482,26 @@ enum e2q_exit e2q_run_export(const struct e2q_options *opts)
 	x.dest_is_block_device = output_is_block_device(opts->dest);
 	rc = e2q_refuse_if_mounted_rw(opts);
 	if (!rc)
+		rc = freeze_source(&x);
+	if (!rc)
 		rc = e2q_preopen_qcow_source(opts, &x.src_fd);
 	if (!rc && x.src_fd >= 0)
 		rc = enter_sandbox(&x);
 	if (!rc)
-		rc = e2q_open_source_fs(opts, &x.view.fs);
+		rc = e2q_open_source_fs(opts, &x.view.fs, &x.superblock);
+	if (!rc && ops->needs_walk)
+		rc = e2q_find_journal_device(opts, x.view.fs, &journal_dev);
+	if (!rc)
+		rc = refuse_scrambled_journal(&x, journal_dev);
 	if (!rc)
 		rc = export_fs(&x, ops);
+	/* the external journal, beside the image, in the same frozen state */
+	if (!rc && journal_dev && !opts->dry_run)
+		rc = e2q_export_journal_device(opts, x.view.fs, journal_dev);
+	e2q_thaw_source();	/* the capture is read: SOURCE may change again */
 	rc = finish_transforms(&x, rc);
-	if (!rc && x.stats.problems)
+	/* damaged: problems met by the walk, or an unusable primary */
+	if (!rc && (x.stats.problems || x.superblock != opts->superblock))
 		rc = E2Q_EXIT_DAMAGED;
 	close_export(&x);
 	return rc;

@@ -31,6 +31,7 @@
 #include "e2meta/e2meta.h"
 #include "e2copy/block_copy.h"
 #include "misc/e2qcow.h"
+#include "misc/freeze.h"
 #include "misc/open_source.h"
 #include "misc/output_file.h"
 #include "misc/progress.h"
@@ -98,7 +99,8 @@ static enum e2q_exit refuse_mounted(const struct move *m)
 
 	if (ext2fs_check_if_mounted(o->source, &flags) == 0 &&
 	    (flags & EXT2_MF_MOUNTED) &&
-	    (m->same_file || (!o->force && !(flags & EXT2_MF_READONLY))))
+	    (m->same_file || (!o->force && !o->freeze &&
+			      !(flags & EXT2_MF_READONLY))))
 		return e2q_fail(E2Q_EXIT_REFUSED, 0, m->same_file ?
 				_("%s is mounted: unmount it before moving it") :
 				_("%s is mounted read-write: its copy would be "
@@ -424,12 +426,18 @@ enum e2q_exit e2q_run_copy(const struct e2q_options *o)
 	m.in_place = m.same_file || o->dst_offset_set || o->check_existing ||
 		     exists_not_regular(m.dest);
 	rc = refuse_mounted(&m);
+	if (!rc) {
+		const char *outputs[] = { m.dest, NULL };
+
+		rc = e2q_freeze_source(o, outputs);
+	}
 	if (!rc)
-		rc = e2q_open_source_fs(o, &m.fs);
+		rc = e2q_open_source_fs(o, &m.fs, NULL);
 	if (!rc)
 		rc = mark_blocks(&m);
 	if (!rc)
 		rc = copy_or_move(&m);
+	e2q_thaw_source();	/* the copy is read: SOURCE may change again */
 	if (!rc && m.out_open && !o->dry_run) {
 		m.out_open = 0;
 		rc = e2q_output_commit(&m.out);

@@ -51,6 +51,7 @@ struct difference {
 struct verify {
 	const struct e2q_options *opts;
 	ext2_filsys fs;
+	blk64_t superblock;		/* SOURCE opened from: -b, a backup, 0 */
 	ext2fs_block_bitmap map;
 	struct e2q_meta_stats stats;
 	int fd;
@@ -265,7 +266,7 @@ static errcode_t find_owners(struct verify *v)
 
 	memset(&mo, 0, sizeof(mo));
 	mo.all_data = v->opts->all_data;
-	mo.superblock = v->opts->superblock;
+	mo.superblock = v->superblock;
 	mo.role = note_owner;
 	mo.role_priv = v;
 	err = e2q_meta_new_map(v->fs, &scratch);
@@ -368,7 +369,7 @@ static enum e2q_exit mark_and_compare(struct verify *v)
 
 	memset(&mo, 0, sizeof(mo));
 	mo.all_data = v->opts->all_data;
-	mo.superblock = v->opts->superblock;
+	mo.superblock = v->superblock;
 	mo.problem = e2q_report_walk_problem;
 	mo.priv = (void *) v->opts->source;
 	v->diffs = calloc(MAX_LISTED, sizeof(*v->diffs));
@@ -398,14 +399,14 @@ enum e2q_exit e2q_run_verify(const struct e2q_options *opts)
 	/* a device SOURCE is opened as before; a qcow one only once confined */
 	rc = e2q_preopen_qcow_source(opts, &src_fd);
 	if (!rc && src_fd < 0)
-		rc = e2q_open_source_fs(opts, &v.fs);
+		rc = e2q_open_source_fs(opts, &v.fs, &v.superblock);
 	if (!rc)
 		rc = open_image_file(&v);
 	/* sandbox: SOURCE and IMAGE are open, no byte of an image parsed */
 	if (!rc)
 		rc = e2q_enter_sandbox(opts, NULL, 0);
 	if (!rc && src_fd >= 0)
-		rc = e2q_open_source_fs(opts, &v.fs);
+		rc = e2q_open_source_fs(opts, &v.fs, &v.superblock);
 	if (!rc)
 		rc = parse_image(&v);
 	if (!rc)

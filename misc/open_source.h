@@ -15,9 +15,17 @@
 
 #include "misc/e2qcow.h"
 
-/* Opens SOURCE read-only; with -b and no -B, tries every block size. */
+/*
+ * Opens SOURCE read-only; with -b and no -B, tries every block size.
+ * Without -b, opens it from the superblock e2fsck -n would use: the
+ * primary, or, when the primary superblock or its group descriptors are
+ * unusable, the backup e2fsck falls back to (found as e2fsck 1.47 finds
+ * it: e2fsck/unix.c, get_backup_sb() in util.c), saying so in one line.
+ * *superblock (may be NULL): the superblock opened, -b's or that backup,
+ * for e2q_meta_options.superblock; 0 for the primary.
+ */
 enum e2q_exit e2q_open_source_fs(const struct e2q_options *opts,
-				 ext2_filsys *fs);
+				 ext2_filsys *fs, blk64_t *superblock);
 /*
  * For a qcow SOURCE, opens its file now, so that a sandbox (sandbox.h) can
  * be entered before e2q_open_source_fs() parses it through the io_manager;

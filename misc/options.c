@@ -29,7 +29,7 @@
 
 enum {
 	OPT_INFO = 256, OPT_CHECK, OPT_VERIFY, OPT_KEEP_XATTRS, OPT_SCRAMBLE_MAP,
-	OPT_BACKING, OPT_OUTPUT, OPT_NO_SANDBOX
+	OPT_BACKING, OPT_OUTPUT, OPT_NO_SANDBOX, OPT_FREEZE, OPT_JOURNAL_DEVICE
 };
 
 static const struct option long_opts[] = {
@@ -43,13 +43,15 @@ static const struct option long_opts[] = {
 	{ "backing", required_argument, NULL, OPT_BACKING },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+	{ "freeze", no_argument, NULL, OPT_FREEZE },
+	{ "journal-device", required_argument, NULL, OPT_JOURNAL_DEVICE },
 	{ "force-share", no_argument, NULL, 'U' },
 	{ NULL, 0, NULL, 0 }
 };
 
 void e2q_usage(FILE *f)
 {
-	fprintf(f, _("Usage: %s -Q|-r [-afnps] [-z TYPE[:LEVEL]] [-j THREADS] "
+	fprintf(f, _("Usage: %s -Q|-r [-afnps] [--freeze] [-z TYPE[:LEVEL]] [-j THREADS] "
 		     "[-l SNAPSHOT]\n             [-b SUPERBLOCK [-B BLOCKSIZE]] "
 		     "[-o SRC_OFFSET] [-O DST_OFFSET] SOURCE IMAGE\n"
 		     "       %s -r IMAGE.qcow2 RAW\n"
@@ -82,6 +84,16 @@ void e2q_usage(FILE *f)
 		"  -f              allow a filesystem mounted read-write; with "
 		"-I, a device\n"
 		"                  that holds another filesystem\n"
+		"  --freeze        freeze the mounted filesystem of SOURCE "
+		"(FIFREEZE) for the\n"
+		"                  capture, so that it is consistent; thawed "
+		"on every exit\n"
+		"  --journal-device DEV  with -Q or -r, capture the external "
+		"journal DEV\n"
+		"                  into IMAGE.journal.qcow2 (or .raw) beside "
+		"IMAGE (found by\n"
+		"                  its UUID in /dev/disk/by-uuid when not "
+		"given)\n"
 		"  -n              dry run: walk the filesystem, write nothing\n"
 		"  -p              show progress on stderr, and a summary\n"
 		"  --output=FORMAT human (default) or json: --info and --check "
@@ -307,6 +319,8 @@ static enum e2q_exit apply_option(struct e2q_options *o, int c,
 	case OPT_SCRAMBLE_MAP: o->scramble_map = arg; return E2Q_EXIT_OK;
 	case OPT_OUTPUT: return set_output(o, arg);
 	case OPT_NO_SANDBOX: o->no_sandbox = 1; return E2Q_EXIT_OK;
+	case OPT_FREEZE: o->freeze = 1; return E2Q_EXIT_OK;
+	case OPT_JOURNAL_DEVICE: o->journal_device = arg; return E2Q_EXIT_OK;
 	case OPT_BACKING: return add_backing(o, arg);
 	case 'U': o->force_share = 1; return E2Q_EXIT_OK;
 	case 'h': o->action = E2Q_DO_HELP; return E2Q_EXIT_OK;
@@ -351,6 +365,15 @@ static const char *check_conflicts(const struct e2q_options *o)
 		return _("--backing is only allowed with -r IMAGE RAW");
 	if (o->compression && o->mode != E2Q_MODE_QCOW2)
 		return _("-z is only allowed with -Q");
+	if (o->freeze && o->mode != E2Q_MODE_QCOW2 && o->mode != E2Q_MODE_RAW &&
+	    o->mode != E2Q_MODE_NORMAL)
+		return _("--freeze is only allowed with -Q, -r or an .e2i "
+			 "image");
+	if (o->journal_device && o->mode != E2Q_MODE_QCOW2 &&
+	    o->mode != E2Q_MODE_RAW)
+		return _("--journal-device is only allowed with -Q or -r");
+	if (o->journal_device && o->scramble)
+		return _("-s cannot scramble a journal device");
 	if (o->output_set && o->mode != E2Q_MODE_INFO &&
 	    o->mode != E2Q_MODE_CHECK && !o->progress)
 		return _("--output is only allowed with --info, --check or -p");

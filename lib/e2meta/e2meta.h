@@ -19,6 +19,10 @@
  * opens with the same -b.  Block 0 of a 1 KiB-block filesystem (the boot
  * block, before s_first_data_block) is marked too, unlike e2image.
  *
+ * An external journal device (journal_dev, opened with
+ * EXT2_FLAG_JOURNAL_DEV_OK): every block from s_first_data_block on (its
+ * superblock, the journal superblock, the log), without roles.
+ *
  * Damaged filesystems: every block number is checked against the
  * filesystem before it is marked or read; a tree block met twice (a loop)
  * is walked once; a group whose inode table cannot be read is skipped; blocks
@@ -45,7 +49,8 @@ enum e2q_meta_role {
 struct e2q_meta_options {
 	int all_data;			/* mark file data too (-a) */
 	int whole_inode_tables;		/* ignore itable_unused / INODE_UNINIT */
-	blk64_t superblock;		/* backup it was opened from (-b), or 0 */
+	blk64_t superblock;		/* backup it was opened from (-b, or the
+					 * one e2fsck falls back to), or 0 */
 	/* called once per problem found on a damaged filesystem; may be NULL */
 	void (*problem)(void *priv, errcode_t code, ext2_ino_t ino,
 			dgrp_t group);
@@ -66,10 +71,14 @@ struct e2q_meta_stats {
 	unsigned int problems;		/* calls made to options->problem */
 };
 
-/* The map e2q_meta_mark() fills; free it with ext2fs_free_block_bitmap(). */
-errcode_t e2q_meta_new_map(ext2_filsys fs, ext2fs_block_bitmap *map);
 errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
 			ext2fs_block_bitmap map, struct e2q_meta_stats *stats);
+/*
+ * The map e2q_meta_mark() fills; free it with ext2fs_free_block_bitmap().
+ * For a journal device, where ext2fs_allocate_block_bitmap() refuses, a map
+ * of its blocks.
+ */
+errcode_t e2q_meta_new_map(ext2_filsys fs, ext2fs_block_bitmap *map);
 
 /* Called for each maximal run of marked blocks, at most max_run long. */
 typedef errcode_t (*e2q_meta_run_fn)(blk64_t first, blk64_t count, void *priv);

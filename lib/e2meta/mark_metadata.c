@@ -352,8 +352,51 @@ static errcode_t allocate_rbtree(ext2_filsys fs, int per_block,
 	return err;
 }
 
+/*
+ * An external journal device (journal_dev, opened with
+ * EXT2_FLAG_JOURNAL_DEV_OK): no groups, no inodes; its superblock, the
+ * journal superblock and the log are all there is, every block of it.
+ */
+static void mark_journal_device(struct walk *w)
+{
+	e2q_meta_mark_range(w, w->fs->super->s_first_data_block,
+			    ext2fs_blocks_count(w->fs->super) -
+			    w->fs->super->s_first_data_block);
+}
+
+/*
+ * libext2fs allocates no bitmap for a journal device (it has no groups):
+ * for the allocation only, it is shown as one of groups of the largest
+ * legal size, without the journal_dev feature.
+ */
+static errcode_t allocate_journal_device_map(ext2_filsys fs,
+					     const char *descr,
+					     ext2fs_block_bitmap *map)
+{
+	struct ext2_super_block *sb = fs->super;
+	struct ext2_super_block saved = *sb;
+	dgrp_t saved_groups = fs->group_desc_count;
+	blk64_t span = ext2fs_blocks_count(sb) - sb->s_first_data_block;
+	blk64_t per_group = (blk64_t) fs->blocksize * 8;
+	errcode_t err;
+
+	if (ext2fs_blocks_count(sb) <= sb->s_first_data_block ||
+	    fs->cluster_ratio_bits)
+		return EXT2_ET_EXTERNAL_JOURNAL_NOSUPP;
+	sb->s_blocks_per_group = sb->s_clusters_per_group =
+		(__u32) per_group;
+	fs->group_desc_count = (dgrp_t) ((span + per_group - 1) / per_group);
+	ext2fs_clear_feature_journal_dev(sb);
+	err = allocate_rbtree(fs, 0, descr, map);
+	*sb = saved;
+	fs->group_desc_count = saved_groups;
+	return err;
+}
+
 errcode_t e2q_meta_new_map(ext2_filsys fs, ext2fs_block_bitmap *map)
 {
+	if (ext2fs_has_feature_journal_dev(fs->super))
+		return allocate_journal_device_map(fs, "metadata blocks", map);
 	return allocate_rbtree(fs, 0, "metadata blocks", map);
 }
 
@@ -370,6 +413,11 @@ errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
 	w.opts = opts;
 	w.map = map;
 	w.stats = stats;
+	if (ext2fs_has_feature_journal_dev(fs->super)) {
+		mark_journal_device(&w);
+		return e2q_meta_for_each_run(fs, map, ~(blk64_t) 0, count_run,
+					     &stats->marked_blocks);
+	}
 	err = allocate_rbtree(fs, 1, "walked tree blocks", &w.mapping_seen);
 	if (err)
 		return err;
