@@ -42,6 +42,7 @@
 #define DX_ENTRY	8
 #define MAX_LEVELS	3
 #define WIDE_CHECKS	16		/* wide targets tried per trial */
+#define MAX_TRIALS	(1ULL << 26)	/* per directory and name length */
 #define HASH_MAX	0xffffffffU
 
 enum { BLK_NONE = 0, BLK_ROOT, BLK_NODE, BLK_LEAF };
@@ -611,6 +612,26 @@ static errcode_t build_slots(struct group *g)
 	return 0;
 }
 
+/*
+ * How many random names to try: enough for the narrowest range to be hit
+ * a dozen times on average (one in 10^5 misses it), at most MAX_TRIALS.
+ */
+static uint64_t trial_budget(const struct group *g)
+{
+	uint64_t budget = (1ULL << 20) + 64ULL * g->n, evens = 1ULL << 31;
+	size_t i;
+
+	for (i = 0; i < g->nslots; i++) {
+		uint64_t width = ((uint64_t) g->slots[i].hi - g->slots[i].lo) / 2 + 1;
+
+		if (width < evens)
+			evens = width;
+	}
+	if (g->nslots && 12 * ((1ULL << 31) / evens) > budget)
+		budget = 12 * ((1ULL << 31) / evens);
+	return budget < MAX_TRIALS ? budget : MAX_TRIALS;
+}
+
 /* Names for the n entries of one length, from e (group_entries()). */
 static errcode_t name_group(struct hdir *d, struct hentry *e, size_t n,
 			    const struct hentry *shorts, size_t nshorts)
@@ -638,9 +659,7 @@ static errcode_t name_group(struct hdir *d, struct hentry *e, size_t n,
 	for (i = 0; i < n && !g.distinct; i++)
 		fpset_test(&g.used, e[i].fp, 1);
 	g.pending = names = n;
-	budget = space ? space : (1ULL << 20) + 64ULL * n;
-	if (budget > (1ULL << 31))
-		budget = 1ULL << 31;
+	budget = space ? space : trial_budget(&g);
 	for (t = 0; g.pending && t < budget; t++)
 		try_name(&g, len, (uint32_t) t);
 	d->s->hstats.trials += t;
