@@ -435,6 +435,16 @@ static int is_backup_superblock(ext2_filsys fs, blk64_t blk, const char *buf)
 	       ext2fs_le16_to_cpu(sb->s_magic) == EXT2_SUPER_MAGIC;
 }
 
+/*
+ * The primary superblock and group descriptors (and their reserve): on a
+ * damaged filesystem an inode may claim them; they keep their own handling.
+ */
+static int is_group0_header(ext2_filsys fs, blk64_t blk)
+{
+	return blk <= fs->super->s_first_data_block + fs->desc_blocks +
+		      fs->super->s_reserved_gdt_blocks;
+}
+
 void e2q_scramble_one_block(struct scramble_call *c, blk64_t blk, char *buf)
 {
 	const e2q_scrambler *s = c->s;
@@ -442,6 +452,9 @@ void e2q_scramble_one_block(struct scramble_call *c, blk64_t blk, char *buf)
 	blk64_t index;
 	long group;
 
+	if (r && (is_group0_header(s->fs, blk) ||
+		  itable_group_of(s, blk, &index) >= 0))
+		r = NULL;	/* claimed by a damaged inode: not its role */
 	if (r) {
 		switch (r->role) {
 		case E2Q_META_DIR:

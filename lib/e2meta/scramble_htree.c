@@ -28,6 +28,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,7 @@ struct hdir {
 	uint32_t cur;		/* the block being collected */
 	errcode_t err;
 	char *buf;		/* READ_BLOCKS blocks */
+	struct e2q_htree_stats st;	/* what naming it did */
 };
 
 #define READ_BLOCKS	64
@@ -562,7 +564,7 @@ static void try_name(struct group *g, unsigned int len, uint32_t t)
 static void place_rest(struct group *g, unsigned int len, uint32_t t,
 		       uint64_t budget)
 {
-	struct e2q_htree_stats *st = &g->d->s->hstats;
+	struct e2q_htree_stats *st = &g->d->st;
 	size_t i;
 
 	for (i = 0; i < g->n; i++) {
@@ -662,8 +664,8 @@ static errcode_t name_group(struct hdir *d, struct hentry *e, size_t n,
 	budget = space ? space : trial_budget(&g);
 	for (t = 0; g.pending && t < budget; t++)
 		try_name(&g, len, (uint32_t) t);
-	d->s->hstats.trials += t;
-	d->s->hstats.names += names - g.pending;
+	d->st.trials += t;
+	d->st.names += names - g.pending;
 	if (g.pending)
 		place_rest(&g, len, (uint32_t) t, space ? space : 2 * budget);
 	free(g.used.v);
@@ -815,41 +817,190 @@ static errcode_t add_linear(e2q_scrambler *s, ext2_ino_t ino)
 	return 0;
 }
 
-static errcode_t plan_dir(e2q_scrambler *s, ext2fs_block_bitmap map,
-			  ext2_ino_t ino, __u32 flags, char *buf)
+static void free_dir(struct hdir *d)
 {
-	struct hdir d;
+	if (!d)
+		return;
+	free(d->phys);
+	free(d->kind);
+	free(d->leaf_lo);
+	free(d->leaf_next);
+	free(d->e);
+	free(d->codes);
+	free(d->leaves);
+	free(d);
+}
+
+/*
+ * Reads directory ino's index and entries (the original hashes included):
+ * *ret, to name; NULL when it is made linear.
+ */
+static errcode_t read_dir(e2q_scrambler *s, ext2fs_block_bitmap map,
+			  ext2_ino_t ino, __u32 flags, char *buf,
+			  struct hdir **ret)
+{
+	struct hdir *d = calloc(1, sizeof(*d));
 	errcode_t err;
 
-	memset(&d, 0, sizeof(d));
-	d.s = s;
-	d.map = map;
-	d.ino = ino;
-	d.flags = flags;
-	d.buf = buf;
-	d.casefold = (flags & EXT4_CASEFOLD_FL) &&
-		     ext2fs_has_feature_casefold(s->fs->super);
-	d.charset = s->fs->encoding;
-	if (d.casefold && !d.charset)
-		d.charset = ext2fs_load_nls_table(s->fs->super->s_encoding);
-	if ((d.casefold && !d.charset) || read_index(&d)) {
-		err = d.err ? d.err : add_linear(s, ino);
-	} else {
-		collect_leaves(&d);
-		err = d.err;
-		if (!err)
-			err = name_all(&d);
-		if (!err)
-			err = store_plan(&d);
-		s->hstats.dirs++;
+	*ret = NULL;
+	if (!d)
+		return ENOMEM;
+	d->s = s;
+	d->map = map;
+	d->ino = ino;
+	d->flags = flags;
+	d->buf = buf;
+	d->casefold = (flags & EXT4_CASEFOLD_FL) &&
+		      ext2fs_has_feature_casefold(s->fs->super);
+	d->charset = s->fs->encoding;
+	if (d->casefold && !d->charset)
+		d->charset = ext2fs_load_nls_table(s->fs->super->s_encoding);
+	if ((d->casefold && !d->charset) || read_index(d)) {
+		err = d->err ? d->err : add_linear(s, ino);
+		free_dir(d);
+		return err;
 	}
-	free(d.phys);
-	free(d.kind);
-	free(d.leaf_lo);
-	free(d.leaf_next);
-	free(d.e);
-	free(d.codes);
-	free(d.leaves);
+	collect_leaves(d);
+	err = d->err;
+	d->buf = NULL;		/* the caller's, and read_dir()'s alone */
+	if (err)
+		free_dir(d);
+	else
+		*ret = d;
+	return err;
+}
+
+/* Adds a named directory to the plan, and frees it. */
+static errcode_t finish_dir(e2q_scrambler *s, struct hdir *d, errcode_t err)
+{
+	if (!err)
+		err = store_plan(d);
+	s->hstats.dirs++;
+	s->hstats.names += d->st.names;
+	s->hstats.trials += d->st.trials;
+	s->hstats.kept_short += d->st.kept_short;
+	s->hstats.off_range += d->st.off_range;
+	free_dir(d);
+	return err;
+}
+
+/*
+ * Naming is pure computation: a second thread names one directory while
+ * prepare() reads the next (and hashes its original names).  The plan is
+ * the same as naming them one after the other: each directory's names
+ * depend on it alone, and directories join the plan in the same order.
+ */
+struct naming_thread {
+	pthread_t tid;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct hdir *job;	/* handed over, not yet named */
+	errcode_t err;		/* the job's, once named */
+	int busy, quit, running;
+};
+
+static void *naming_main(void *arg)
+{
+	struct naming_thread *t = arg;
+
+	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		while (!t->job && !t->quit)
+			pthread_cond_wait(&t->cv, &t->mu);
+		if (!t->job)
+			break;
+		pthread_mutex_unlock(&t->mu);
+		t->err = name_all(t->job);
+		pthread_mutex_lock(&t->mu);
+		t->job = NULL;
+		t->busy = 0;
+		pthread_cond_broadcast(&t->cv);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+/* Waits for the directory in hand to be named; its error. */
+static errcode_t naming_wait(struct naming_thread *t)
+{
+	errcode_t err;
+
+	pthread_mutex_lock(&t->mu);
+	while (t->busy)
+		pthread_cond_wait(&t->cv, &t->mu);
+	err = t->err;
+	pthread_mutex_unlock(&t->mu);
+	return err;
+}
+
+static void naming_submit(struct naming_thread *t, struct hdir *d)
+{
+	pthread_mutex_lock(&t->mu);
+	t->job = d;
+	t->busy = 1;
+	t->err = 0;
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void naming_start(struct naming_thread *t)
+{
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->cv, NULL);
+	t->running = pthread_create(&t->tid, NULL, naming_main, t) == 0;
+}
+
+static void naming_stop(struct naming_thread *t)
+{
+	if (t->running) {
+		pthread_mutex_lock(&t->mu);
+		t->quit = 1;
+		pthread_cond_broadcast(&t->cv);
+		pthread_mutex_unlock(&t->mu);
+		pthread_join(t->tid, NULL);
+	}
+	pthread_mutex_destroy(&t->mu);
+	pthread_cond_destroy(&t->cv);
+}
+
+/* Reads, names and plans each directory, naming on t when it runs. */
+static errcode_t plan_dirs(e2q_scrambler *s, ext2fs_block_bitmap map,
+			   const ext2_ino_t *inos, const __u32 *flags, size_t n,
+			   char *buf)
+{
+	struct naming_thread t;
+	struct hdir *prev = NULL, *cur;
+	errcode_t err = 0, named;
+	size_t i;
+
+	naming_start(&t);
+	for (i = 0; i < n && !err; i++) {
+		err = read_dir(s, map, inos[i], flags[i], buf, &cur);
+		if (err || !cur)
+			continue;
+		if (!t.running) {
+			err = finish_dir(s, cur, name_all(cur));
+			continue;
+		}
+		if (prev) {
+			named = naming_wait(&t);
+			err = finish_dir(s, prev, named);
+		}
+		prev = cur;
+		if (err) {
+			free_dir(cur);
+			prev = NULL;
+		} else {
+			naming_submit(&t, cur);
+		}
+	}
+	if (prev) {
+		named = naming_wait(&t);
+		named = finish_dir(s, prev, named);
+		err = err ? err : named;
+	}
+	naming_stop(&t);
 	return err;
 }
 
@@ -912,7 +1063,7 @@ errcode_t e2q_htree_plan(e2q_scrambler *s, ext2fs_block_bitmap map)
 {
 	ext2_ino_t *inos = NULL;
 	__u32 *flags = NULL;
-	size_t i, n = 0;
+	size_t n = 0;
 	errcode_t err;
 	char *buf;
 
@@ -920,8 +1071,8 @@ errcode_t e2q_htree_plan(e2q_scrambler *s, ext2fs_block_bitmap map)
 	memset(&s->hstats, 0, sizeof(s->hstats));
 	buf = malloc((size_t) READ_BLOCKS * s->fs->blocksize);
 	err = buf ? list_htree_dirs(s, &inos, &flags, &n) : ENOMEM;
-	for (i = 0; i < n && !err; i++)
-		err = plan_dir(s, map, inos[i], flags[i], buf);
+	if (!err)
+		err = plan_dirs(s, map, inos, flags, n, buf);
 	if (!err && s->nhblocks)
 		qsort(s->hblocks, s->nhblocks, sizeof(*s->hblocks), by_blk);
 	free(buf);

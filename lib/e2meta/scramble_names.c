@@ -62,22 +62,20 @@ uint32_t e2q_htree_name_space(unsigned int len, int casefold)
 	return (uint32_t) space;
 }
 
-void e2q_htree_name(ext2_ino_t dir, unsigned int len, uint32_t code,
-		    int casefold, char *name)
+/* The name, in letters[0..n) (a constant once inlined: no divisions). */
+static inline void make_name(const char *letters, uint32_t n, uint64_t seed,
+			     uint32_t space, unsigned int len, uint32_t code,
+			     char *name)
 {
-	const char *letters = casefold ? folded : mixed;
-	uint64_t n = casefold ? FOLDED_SIZE : MIXED_SIZE;
-	uint64_t seed = mix64(((uint64_t) dir << 16) ^ (len << 1) ^
-			      (casefold ? 1 : 0));
-	uint32_t space = e2q_htree_name_space(len, casefold);
 	uint64_t x;
+	uint32_t y;
 	unsigned int i;
 
 	if (space) {
-		x = (seed % space + code * SPACE_STEP) % space;
+		y = (uint32_t) ((seed % space + code * SPACE_STEP) % space);
 		for (i = 0; i < len; i++) {
-			name[i] = letters[x % n];
-			x /= n;
+			name[i] = letters[y % n];
+			y /= n;
 		}
 		return;
 	}
@@ -86,11 +84,12 @@ void e2q_htree_name(ext2_ino_t dir, unsigned int len, uint32_t code,
 	 * bijection of code in base n (n^7 > 2^32), so different numbers make
 	 * different names; 64 random bits make the next 10 letters each.
 	 */
-	x = perm32((uint32_t) code ^ (uint32_t) seed);
+	y = perm32(code ^ (uint32_t) seed);
 	for (i = 0; i < E2Q_HTREE_DISTINCT_LEN && i < len; i++) {
-		name[i] = letters[x % n];
-		x /= n;
+		name[i] = letters[y % n];
+		y /= n;
 	}
+	x = 0;
 	for (; i < len; i++) {
 		unsigned __int128 m;
 
@@ -100,4 +99,17 @@ void e2q_htree_name(ext2_ino_t dir, unsigned int len, uint32_t code,
 		name[i] = letters[(unsigned int) (m >> 64)];
 		x = (uint64_t) m;
 	}
+}
+
+void e2q_htree_name(ext2_ino_t dir, unsigned int len, uint32_t code,
+		    int casefold, char *name)
+{
+	uint64_t seed = mix64(((uint64_t) dir << 16) ^ (len << 1) ^
+			      (casefold ? 1 : 0));
+	uint32_t space = len < 5 ? e2q_htree_name_space(len, casefold) : 0;
+
+	if (casefold)
+		make_name(folded, FOLDED_SIZE, seed, space, len, code, name);
+	else
+		make_name(mixed, MIXED_SIZE, seed, space, len, code, name);
 }
