@@ -275,7 +275,8 @@ static void put_scramble(struct e2q_capture_report *r, struct e2q_json *j)
 	e2q_json_string(j, "xattr-values",
 			r->opts->keep_xattrs ? "kept" : "replaced");
 	e2q_json_string(j, "journal", "zeroed");
-	e2q_json_string(j, "htree-directories", "made linear");
+	e2q_json_string(j, "htree-directories", "index kept");
+	e2q_json_string(j, "encrypted-names", "kept");
 	e2q_json_string(j, "label", "hidden");
 	e2q_json_end_object(j);
 }

@@ -132,10 +132,40 @@ static errcode_t scramble_apply(struct e2q_transform *t, blk64_t first,
 				   pass == 0 ? &c->tally : NULL);
 }
 
+/*
+ * htree directories: the names that could not keep their leaf's hash range
+ * (e2fsck will report them) always; the whole count when
+ * E2QCOW_SCRAMBLE_STATS is set (bench/run prints the trials per name).
+ */
+static void say_htree_stats(struct scramble_transform *c)
+{
+	struct e2q_htree_stats h;
+
+	e2q_scrambler_htree_stats(c->s, &h);
+	if (h.off_range)
+		com_err(e2q_program_name, 0,
+			_("-s: %llu names in htree directories could not be "
+			  "given a name that hashes into their leaf's range"),
+			(unsigned long long) h.off_range);
+	if (getenv("E2QCOW_SCRAMBLE_STATS"))
+		com_err(e2q_program_name, 0,
+			_("-s: htree directories: %llu kept, %llu made linear; "
+			  "%llu names in range after %llu trials (%.2f per name), "
+			  "%llu short names kept, %llu out of range"),
+			(unsigned long long) h.dirs,
+			(unsigned long long) h.linear_dirs,
+			(unsigned long long) h.names,
+			(unsigned long long) h.trials,
+			h.names ? (double) h.trials / (double) h.names : 0.0,
+			(unsigned long long) h.kept_short,
+			(unsigned long long) h.off_range);
+}
+
 static void say_what_was_hidden(struct scramble_transform *c)
 {
 	const struct e2q_scramble_stats *st = &c->tally;
 
+	say_htree_stats(c);
 	if (!st->journal_blocks)
 		return;
 	com_err(e2q_program_name, 0,

@@ -44,6 +44,7 @@ enum e2q_meta_role {
 	E2Q_META_JOURNAL,	/* a block of the internal journal */
 	E2Q_META_TREE,		/* an extent tree or indirect block */
 	E2Q_META_FILE_DATA,	/* other data: quota, orphan file, -a */
+	E2Q_META_EA_VALUE,	/* the value an EA inode (ea_inode) holds */
 };
 
 struct e2q_meta_options {

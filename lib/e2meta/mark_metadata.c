@@ -155,6 +155,8 @@ static int all_blocks_are_metadata(ext2_filsys fs, ext2_ino_t ino,
 	struct ext2_super_block *sb = fs->super;
 
 	return LINUX_S_ISDIR(inode->i_mode) || LINUX_S_ISLNK(inode->i_mode) ||
+	       ((inode->i_flags & EXT4_EA_INODE_FL) &&
+		ext2fs_has_feature_ea_inode(sb)) ||
 	       ino == sb->s_journal_inum || ino == EXT4_USR_QUOTA_INO ||
 	       ino == EXT4_GRP_QUOTA_INO || ino == sb->s_usr_quota_inum ||
 	       ino == sb->s_grp_quota_inum || ino == sb->s_prj_quota_inum ||
@@ -170,6 +172,9 @@ static enum e2q_meta_role data_role(ext2_filsys fs, ext2_ino_t ino,
 		return E2Q_META_SYMLINK;
 	if (ino == fs->super->s_journal_inum)
 		return E2Q_META_JOURNAL;
+	if ((inode->i_flags & EXT4_EA_INODE_FL) &&
+	    ext2fs_has_feature_ea_inode(fs->super))
+		return E2Q_META_EA_VALUE;
 	return 0;
 }
 

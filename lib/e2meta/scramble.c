@@ -44,6 +44,9 @@ void e2q_scrambler_free(e2q_scrambler *s)
 	free(s->itables);
 	free(s->planned);
 	free(s->starts);
+	free(s->hblocks);
+	free(s->codes);
+	free(s->linear_dirs);
 	free(s);
 }
 
@@ -110,15 +113,15 @@ static size_t count_starting_by(const void *table, size_t n, size_t stride,
 	return lo;
 }
 
-/* Sorts the role runs, and lists the inode tables in the same way. */
 /*
- * Whether each directory run's inode is an htree: read once per run here,
- * not once per block in every pass (a read of the inode table each time).
+ * Each directory run's inode flags (htree, casefolded, encrypted): read once
+ * per run here, not once per block in every pass (a read of the inode table
+ * each time).
  */
-static void note_indexed_dirs(e2q_scrambler *s)
+static void note_dir_flags(e2q_scrambler *s)
 {
 	ext2_ino_t last = 0;
-	int indexed = 0;
+	__u32 flags = 0;
 	size_t i;
 
 	for (i = 0; i < s->nruns; i++) {
@@ -127,9 +130,9 @@ static void note_indexed_dirs(e2q_scrambler *s)
 		if (r->role != E2Q_META_DIR)
 			continue;
 		if (r->ino != last)
-			indexed = e2q_scramble_dir_is_indexed(s->fs, r->ino);
+			flags = e2q_scramble_dir_flags(s->fs, r->ino);
 		last = r->ino;
-		r->dir_indexed = indexed;
+		r->dir_flags = flags;
 	}
 }
 
@@ -194,7 +197,7 @@ errcode_t e2q_scramble_index_blocks(e2q_scrambler *s)
 		qsort(s->runs, s->nruns, sizeof(*s->runs), by_first);
 	err = list_itables(s);
 	if (!err)
-		note_indexed_dirs(s);
+		note_dir_flags(s);
 	return err;
 }
 
@@ -236,7 +239,8 @@ int e2q_scramble_in_itable(const e2q_scrambler *s, blk64_t blk)
 	blk64_t index;
 
 	if (r && (r->role == E2Q_META_DIR || r->role == E2Q_META_SYMLINK ||
-		  r->role == E2Q_META_XATTR || r->role == E2Q_META_JOURNAL))
+		  r->role == E2Q_META_XATTR || r->role == E2Q_META_JOURNAL ||
+		  r->role == E2Q_META_EA_VALUE))
 		return 0;
 	return itable_group_of(s, blk, &index) >= 0;
 }
@@ -268,21 +272,49 @@ static int target_in_inode(struct ext2_inode *inode, __u32 flags)
  * directory's names (in i_block, then in system.data) are numbered from 0:
  * the directory has no blocks that could have made names before.
  */
+/*
+ * An EA inode holds one xattr value: zeroed (its blocks, by their role),
+ * so its stored hash becomes that of as many zero bytes.
+ */
+static int rehash_ea_inode(struct scramble_call *c, struct ext2_inode *inode)
+{
+	uint64_t size = EXT2_I_SIZE(inode);
+	__u32 hash;
+
+	if (c->s->opts.keep_xattrs || size > E2Q_EA_VALUE_MAX)
+		return 0;
+	hash = e2q_zeros_crc32c(c->s->fs->csum_seed, size);
+	if (ext2fs_get_ea_inode_hash(inode) == hash)
+		return 0;
+	ext2fs_set_ea_inode_hash(inode, hash);
+	return 1;
+}
+
+/*
+ * One inode in its on-disk form; returns 1 when it changed.  An inline
+ * directory's names (in i_block, then in system.data) are numbered from 0:
+ * the directory has no blocks that could have made names before.  An
+ * encrypted inode keeps its names and target (ciphertext).
+ */
 static int scramble_inode_fields(struct scramble_call *c, ext2_ino_t ino,
 				 char *raw)
 {
 	struct ext2_inode *inode = (struct ext2_inode *) raw;
 	__u16 mode = ext2fs_le16_to_cpu(inode->i_mode);
 	__u32 flags = ext2fs_le32_to_cpu(inode->i_flags);
-	enum e2q_inline_kind kind = inline_kind(mode, flags);
+	int encrypted = (flags & EXT4_ENCRYPT_FL) != 0;
+	enum e2q_inline_kind kind = encrypted ? E2Q_INLINE_NONE :
+				    inline_kind(mode, flags);
 	struct namer namer, *n = NULL;
 	int changed = 0;
 
 	if (kind == E2Q_INLINE_DIR) {
 		e2q_namer_init(&namer, ino, c->plan);
+		namer.casefold = (flags & EXT4_CASEFOLD_FL) &&
+				 ext2fs_has_feature_casefold(c->s->fs->super);
 		n = &namer;
 	}
-	if (LINUX_S_ISLNK(mode) && target_in_inode(inode, flags)) {
+	if (LINUX_S_ISLNK(mode) && !encrypted && target_in_inode(inode, flags)) {
 		unsigned int size = EXT2_I_SIZE(inode);
 
 		e2q_scramble_target((char *) inode->i_block,
@@ -292,11 +324,14 @@ static int scramble_inode_fields(struct scramble_call *c, ext2_ino_t ino,
 		changed = 1;
 	}
 	if (LINUX_S_ISDIR(mode) && inode->i_links_count &&
-	    (flags & EXT2_INDEX_FL)) {
+	    (flags & EXT2_INDEX_FL) && e2q_htree_made_linear(c->s, ino)) {
 		inode->i_flags = ext2fs_cpu_to_le32(flags & ~EXT2_INDEX_FL);
 		c->counted.htree_dirs++;
 		changed = 1;
 	}
+	if ((flags & EXT4_EA_INODE_FL) && inode->i_links_count &&
+	    rehash_ea_inode(c, inode))
+		changed = 1;
 	if (kind == E2Q_INLINE_DIR && inode->i_links_count) {
 		/* i_block: the parent's inode number, then entries */
 		e2q_scramble_dirents(c, n, (char *) inode->i_block + 4,
@@ -308,6 +343,21 @@ static int scramble_inode_fields(struct scramble_call *c, ext2_ino_t ino,
 	return changed;
 }
 
+/*
+ * Whether scramble_inode_fields() may change the inode: most inodes (files
+ * without xattrs) it leaves alone, and they cost no checksum.
+ */
+static int may_change(ext2_filsys fs, char *raw)
+{
+	struct ext2_inode *inode = (struct ext2_inode *) raw;
+	__u16 mode = ext2fs_le16_to_cpu(inode->i_mode);
+	__u32 flags = ext2fs_le32_to_cpu(inode->i_flags);
+
+	return LINUX_S_ISLNK(mode) || LINUX_S_ISDIR(mode) ||
+	       (flags & (EXT4_EA_INODE_FL | EXT4_INLINE_DATA_FL)) ||
+	       e2q_inode_xattrs(fs, raw) != NULL;
+}
+
 static void scramble_inode_block(struct scramble_call *c, dgrp_t group,
 				 blk64_t index, char *buf)
 {
@@ -315,6 +365,7 @@ static void scramble_inode_block(struct scramble_call *c, dgrp_t group,
 	unsigned int isize = EXT2_INODE_SIZE(fs->super);
 	unsigned int i, per_block = fs->blocksize / isize;
 	int csum = !c->plan && ext2fs_has_feature_metadata_csum(fs->super);
+	char orig[1024] __attribute__((aligned(8)));
 
 	for (i = 0; i < per_block; i++) {
 		ext2_ino_t ino = group * fs->super->s_inodes_per_group +
@@ -326,8 +377,18 @@ static void scramble_inode_block(struct scramble_call *c, dgrp_t group,
 		if (index * per_block + i >= fs->super->s_inodes_per_group ||
 		    ino > fs->super->s_inodes_count)
 			break;
-		csum_ok = csum && ext2fs_inode_csum_verify(fs, ino, inode);
-		if (scramble_inode_fields(c, ino, (char *) inode) && csum_ok)
+		if (!may_change(fs, (char *) inode))
+			continue;
+		/* the checksum is verified, on a copy, only when it changed */
+		if (csum && isize <= sizeof(orig))
+			memcpy(orig, inode, isize);
+		csum_ok = csum && isize > sizeof(orig) &&
+			  ext2fs_inode_csum_verify(fs, ino, inode);
+		if (!scramble_inode_fields(c, ino, (char *) inode) || !csum)
+			continue;
+		if (csum_ok || (isize <= sizeof(orig) &&
+				ext2fs_inode_csum_verify(fs, ino,
+					(struct ext2_inode_large *) orig)))
 			ext2fs_inode_csum_set(fs, ino, inode);
 	}
 }
@@ -340,6 +401,8 @@ static void scramble_symlink_block(struct scramble_call *c, ext2_ino_t ino,
 
 	if (ext2fs_read_inode(c->s->fs, ino, &inode))
 		size = bs;	/* unknown length: scramble it all */
+	else if (inode.i_flags & EXT4_ENCRYPT_FL)
+		return;		/* ciphertext: kept */
 	else
 		size = EXT2_I_SIZE(&inode) < bs ? EXT2_I_SIZE(&inode) : bs;
 	e2q_scramble_target(buf, size);
@@ -418,6 +481,16 @@ static int is_backup_superblock(ext2_filsys fs, blk64_t blk, const char *buf)
 	       ext2fs_le16_to_cpu(sb->s_magic) == EXT2_SUPER_MAGIC;
 }
 
+/*
+ * The primary superblock and group descriptors (and their reserve): on a
+ * damaged filesystem an inode may claim them; they keep their own handling.
+ */
+static int is_group0_header(ext2_filsys fs, blk64_t blk)
+{
+	return blk <= fs->super->s_first_data_block + fs->desc_blocks +
+		      fs->super->s_reserved_gdt_blocks;
+}
+
 void e2q_scramble_one_block(struct scramble_call *c, blk64_t blk, char *buf)
 {
 	const e2q_scrambler *s = c->s;
@@ -425,6 +498,9 @@ void e2q_scramble_one_block(struct scramble_call *c, blk64_t blk, char *buf)
 	blk64_t index;
 	long group;
 
+	if (r && (is_group0_header(s->fs, blk) ||
+		  itable_group_of(s, blk, &index) >= 0))
+		r = NULL;	/* claimed by a damaged inode: not its role */
 	if (r) {
 		switch (r->role) {
 		case E2Q_META_DIR:
@@ -438,6 +514,10 @@ void e2q_scramble_one_block(struct scramble_call *c, blk64_t blk, char *buf)
 			return;
 		case E2Q_META_JOURNAL:
 			zero_journal_block(c, buf);
+			return;
+		case E2Q_META_EA_VALUE:
+			if (!s->opts.keep_xattrs)
+				memset(buf, 0, s->fs->blocksize);
 			return;
 		default:
 			break;

@@ -69,6 +69,17 @@ struct e2q_scramble_stats {
 	uint64_t journal_blocks;	/* non-zero journal blocks zeroed */
 };
 
+/* What prepare() did for the htree directories it kept with their index. */
+struct e2q_htree_stats {
+	uint64_t dirs;			/* htree directories kept */
+	uint64_t linear_dirs;		/* htree directories made linear */
+	uint64_t names;			/* entries given a name in range */
+	uint64_t trials;		/* names tried to find them */
+	uint64_t kept_short;		/* 1-2 character names left as they are */
+	uint64_t off_range;		/* renamed, but no name of the length
+					 * fit the leaf's hash range */
+};
+
 errcode_t e2q_scrambler_new(ext2_filsys fs,
 			    const struct e2q_scramble_options *opts,
 			    e2q_scrambler **ret);
@@ -86,6 +97,10 @@ void e2q_scrambler_note_role(void *scrambler, blk64_t first, blk64_t count,
  * map too, for the entries of inline directories).
  */
 errcode_t e2q_scrambler_prepare(e2q_scrambler *s, ext2fs_block_bitmap map);
+
+/* After prepare(): what it did for htree directories. */
+void e2q_scrambler_htree_stats(const e2q_scrambler *s,
+			       struct e2q_htree_stats *st);
 
 /*
  * Scrambles blocks [first, first + count) held in data, in place.  Pure:

@@ -1,16 +1,21 @@
 /*
- * scramble_dirs.c --- renames directory entries, and makes htree
- * directories linear, in directory block buffers.
+ * scramble_dirs.c --- renames directory entries in directory block
+ * buffers; keeps the index of htree directories, or makes them linear.
  *
- * New names: the n-th name of length L made in a directory is n written in
- * base 62 over L characters (a different digit-to-letter shuffle at each
- * position), so names are unique in their directory, deterministic, and
- * never "." or ".." (no dot in the alphabet).  n counts over the
+ * Linear directories: the n-th name of length L made in a directory is n
+ * written in base 62 over L characters (a different digit-to-letter shuffle
+ * at each position), so names are unique in their directory, deterministic,
+ * and never "." or ".." (no dot in the alphabet).  n counts over the
  * directory's blocks in ascending block order: a block's names of length L
  * start where the plan says (scramble_plan.c), an inline directory's at 0.
- * A linear directory needs no hash order, which is why htree directories are
- * made linear rather than keeping an index whose hashes would no longer
- * match the names.
+ * In a casefolded directory the letters are [a-z0-9]: names that differ
+ * still differ once folded.
+ * htree directories: leaves take the names prepare() chose so that each
+ * hashes into its leaf's range (scramble_htree.c); index blocks keep every
+ * byte but their unused entry slots, zeroed.  An htree directory prepare()
+ * could not read as one is made linear: the index flag is cleared in the
+ * inode, the root keeps "." and "..", index blocks become empty leaves.
+ * Encrypted directories are left as they are: their names are ciphertext.
  */
 #include "config.h"
 
@@ -24,6 +29,8 @@
 static const char alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 #define ALPHABET_SIZE	62
+static const char folded_alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+#define FOLDED_SIZE	36
 #define DIRENT_HEADER	8
 #define DX_INFO_LENGTH_OFFSET	29	/* dx_root_info.info_length */
 
@@ -34,6 +41,12 @@ void e2q_namer_init(struct namer *n, ext2_ino_t dir, struct planner *plan)
 	n->from_counters = 0;
 	n->starts = NULL;
 	n->nstarts = 0;
+	n->casefold = 0;
+	n->codes = NULL;
+	n->ncodes = n->used = 0;
+	n->by_codes = 0;
+	n->collect = NULL;
+	n->collect_priv = NULL;
 	memset(n->begun, 0, sizeof(n->begun));
 }
 
@@ -60,15 +73,16 @@ static uint32_t *next_number(struct namer *n, unsigned int len)
 	return &n->next[len];
 }
 
-/* Writes name number n of length len; 0, or -1 when n does not fit. */
-static int make_name(uint32_t n, char *name, unsigned int len)
+int e2q_scramble_counter_name(uint32_t n, char *name, unsigned int len,
+			      int casefold)
 {
+	const char *letters = casefold ? folded_alphabet : alphabet;
+	unsigned int size = casefold ? FOLDED_SIZE : ALPHABET_SIZE;
 	unsigned int i;
 
 	for (i = 0; i < len; i++) {
-		name[i] = alphabet[(n % ALPHABET_SIZE + 7 * i + len) %
-				   ALPHABET_SIZE];
-		n /= ALPHABET_SIZE;
+		name[i] = letters[(n % size + 7 * i + len) % size];
+		n /= size;
 	}
 	return n ? -1 : 0;
 }
@@ -82,18 +96,39 @@ static int keeps_name(ext2_ino_t dir, const char *name, unsigned int len)
 	       memcmp(name, "lost+found", 10) == 0;
 }
 
+/* The entry's new name in fresh; 0, or -1 when it keeps its name. */
+static int new_name(struct namer *n, char *fresh, unsigned int len)
+{
+	uint32_t *next, code;
+
+	if (n->by_codes) {
+		code = n->used < n->ncodes ? n->codes[n->used] : E2Q_HTREE_KEEP;
+		n->used++;
+		if (code == E2Q_HTREE_KEEP)
+			return -1;
+		e2q_htree_name(n->dir, len, code, n->casefold, fresh);
+		return 0;
+	}
+	next = next_number(n, len);
+	if (e2q_scramble_counter_name(*next, fresh, len, n->casefold))
+		return -1;	/* more names of this length than names */
+	(*next)++;
+	return 0;
+}
+
 static void rename_entry(struct scramble_call *c, struct namer *n, char *name,
 			 unsigned int len)
 {
-	uint32_t *next;
 	char fresh[EXT2_NAME_LEN];
 
 	if (keeps_name(n->dir, name, len))
 		return;
-	next = next_number(n, len);
-	if (make_name(*next, fresh, len))
-		return;		/* more names of this length than names */
-	(*next)++;
+	if (n->collect) {
+		n->collect(n->collect_priv, name, len);
+		return;
+	}
+	if (new_name(n, fresh, len))
+		return;
 	if (n->plan) {
 		char old[EXT2_NAME_LEN + 1], new[EXT2_NAME_LEN + 1];
 
@@ -216,12 +251,43 @@ static void make_leaf(ext2_filsys fs, char *buf)
 		ext2fs_initialize_dirent_tail(fs, EXT2_DIRENT_TAIL(buf, bs));
 }
 
-int e2q_scramble_dir_is_indexed(ext2_filsys fs, ext2_ino_t dir)
+__u32 e2q_scramble_dir_flags(ext2_filsys fs, ext2_ino_t dir)
 {
 	struct ext2_inode inode;
 
-	return ext2fs_read_inode(fs, dir, &inode) == 0 &&
-	       LINUX_S_ISDIR(inode.i_mode) && (inode.i_flags & EXT2_INDEX_FL);
+	if (ext2fs_read_inode(fs, dir, &inode) || !LINUX_S_ISDIR(inode.i_mode))
+		return 0;
+	return inode.i_flags;
+}
+
+unsigned int e2q_dir_block_names_len(ext2_filsys fs, char *buf)
+{
+	if (has_dirent_tail(fs, buf))
+		return fs->blocksize - sizeof(struct ext2_dir_entry_tail);
+	return fs->blocksize;
+}
+
+/*
+ * An index block of a kept htree: the entry slots past its count may hold
+ * what the block held before (names, in a root that was a leaf): zeroed.
+ * The checksum covers the used slots only, and stays.
+ */
+static void clear_unused_slots(ext2_filsys fs, char *buf)
+{
+	unsigned int bs = fs->blocksize, off, count, limit;
+
+	if (is_dx_root(fs, buf))
+		off = 24 + 8;
+	else if (is_dx_node(fs, buf))
+		off = 8;
+	else
+		return;
+	limit = ext2fs_le16_to_cpu(*(__u16 *) (buf + off));
+	count = ext2fs_le16_to_cpu(*(__u16 *) (buf + off + 2));
+	if (limit > (bs - off) / 8)
+		limit = (bs - off) / 8;
+	if (count < limit)
+		memset(buf + off + 8 * count, 0, 8 * (limit - count));
 }
 
 /*
@@ -234,23 +300,37 @@ void e2q_scramble_dir_block(struct scramble_call *c, const struct role_run *r,
 	ext2_filsys fs = c->s->fs;
 	ext2_ino_t dir = r->ino;
 	int csum = ext2fs_has_feature_metadata_csum(fs->super);
-	int csum_ok = !c->plan && csum &&
-		      ext2fs_dir_block_csum_verify(fs, dir,
-						   (struct ext2_dir_entry *) buf);
-	unsigned int len = fs->blocksize;
+	const struct htree_block *hb;
+	int csum_ok;
 	struct namer n;
 	errcode_t err;
 
+	if (r->dir_flags & EXT4_ENCRYPT_FL)
+		return;		/* ciphertext names, hashes stored: kept */
+	hb = e2q_htree_block_of(c->s, blk);
+	if (hb && hb->kind == E2Q_HTREE_INDEX) {
+		if (!c->plan)
+			clear_unused_slots(fs, buf);
+		return;
+	}
+	csum_ok = !c->plan && csum &&
+		  ext2fs_dir_block_csum_verify(fs, dir,
+					       (struct ext2_dir_entry *) buf);
 	e2q_namer_init(&n, dir, c->plan);
-	if (c->plan)
+	n.casefold = (r->dir_flags & EXT4_CASEFOLD_FL) &&
+		     ext2fs_has_feature_casefold(fs->super);
+	if (hb) {
+		n.by_codes = 1;
+		n.codes = c->s->codes + hb->at;
+		n.ncodes = hb->n;
+	} else if (c->plan) {
 		n.from_counters = 1;
-	else
+	} else {
 		n.starts = e2q_plan_starts(c->s, blk, &n.nstarts);
-	if (r->dir_indexed)
+	}
+	if ((r->dir_flags & EXT2_INDEX_FL) && e2q_htree_made_linear(c->s, dir))
 		make_leaf(fs, buf);
-	if (has_dirent_tail(fs, buf))
-		len -= sizeof(struct ext2_dir_entry_tail);
-	e2q_scramble_dirents(c, &n, buf, len, 1);
+	e2q_scramble_dirents(c, &n, buf, e2q_dir_block_names_len(fs, buf), 1);
 	if (csum_ok)
 		ext2fs_dir_block_csum_set(fs, dir, (struct ext2_dir_entry *) buf);
 	if (c->plan) {

@@ -10,8 +10,8 @@ struct role_run {
 	blk64_t first, count;
 	ext2_ino_t ino;
 	enum e2q_meta_role role;
-	int dir_indexed;	/* E2Q_META_DIR: ino has the htree index flag
-				 * (read once per run, in prepare()) */
+	__u32 dir_flags;	/* E2Q_META_DIR: the directory's i_flags (read
+				 * once per run, in prepare()); 0 if unreadable */
 };
 
 /*
@@ -42,6 +42,25 @@ struct planned_block {
 	size_t at;	/* its starts: starts[at] up to the next block's at */
 };
 
+/*
+ * An htree directory kept with its index (scramble_htree.c): each of its
+ * blocks that prepare() planned, by kind.  A leaf's renamed entries, in
+ * the order they sit in the block, take their names from codes[at] up to
+ * codes[at + n): the number of the name (scramble_names.c), or
+ * E2Q_HTREE_KEEP.
+ */
+enum e2q_htree_kind { E2Q_HTREE_INDEX = 1, E2Q_HTREE_LEAF };
+#define E2Q_HTREE_KEEP	0xffffffffU
+
+struct htree_block {
+	blk64_t blk;
+	ext2_ino_t dir;
+	uint32_t n;
+	size_t at;
+	int kind;		/* enum e2q_htree_kind */
+	int casefold;		/* the directory's names are casefolded */
+};
+
 struct e2q_scrambler {
 	ext2_filsys fs;
 	struct e2q_scramble_options opts;
@@ -53,6 +72,13 @@ struct e2q_scrambler {
 	size_t nplanned, planned_cap;
 	struct name_start *starts;
 	size_t nstarts, starts_cap;
+	struct htree_block *hblocks;	/* ascending blk */
+	size_t nhblocks, hblocks_cap;
+	uint32_t *codes;
+	size_t ncodes, codes_cap;
+	ext2_ino_t *linear_dirs;	/* htree dirs made linear, ascending */
+	size_t nlinear, linear_cap;
+	struct e2q_htree_stats hstats;
 	errcode_t err;			/* a failure inside note_role */
 	int prepared;
 };
@@ -70,6 +96,14 @@ struct namer {
 	int from_counters;		/* prepare(), a directory block */
 	const struct name_start *starts;	/* the plan's, for the block */
 	size_t nstarts;
+	int casefold;			/* names of a casefolded directory */
+	/* an htree leaf: the plan's name numbers, and the next one to use */
+	const uint32_t *codes;
+	uint32_t ncodes, used;
+	int by_codes;
+	/* prepare(), an htree directory: each renamable entry, in order */
+	void (*collect)(void *priv, const char *name, unsigned int len);
+	void *collect_priv;
 	uint32_t next[EXT2_NAME_LEN + 1];
 	unsigned char begun[(EXT2_NAME_LEN + 8) / 8];	/* next[len] is set */
 };
@@ -100,8 +134,32 @@ void e2q_scramble_dirents(struct scramble_call *c, struct namer *n,
 			  char *buf, unsigned int len, int block_rec_len);
 void e2q_scramble_dir_block(struct scramble_call *c, const struct role_run *r,
 			    blk64_t blk, char *buf);
-/* 1 when dir is a directory with the htree index flag. */
-int e2q_scramble_dir_is_indexed(ext2_filsys fs, ext2_ino_t dir);
+/* The bytes of a directory block that hold entries (not the csum tail). */
+unsigned int e2q_dir_block_names_len(ext2_filsys fs, char *buf);
+/* The i_flags of dir when it is a directory, else 0. */
+__u32 e2q_scramble_dir_flags(ext2_filsys fs, ext2_ino_t dir);
+/* Writes name number n of length len; 0, or -1 when n does not fit. */
+int e2q_scramble_counter_name(uint32_t n, char *name, unsigned int len,
+			      int casefold);
+
+/* scramble_htree.c */
+/* prepare(): plans the names of every htree directory kept with its index. */
+errcode_t e2q_htree_plan(e2q_scrambler *s, ext2fs_block_bitmap map);
+/* The planned htree block blk, or NULL. */
+const struct htree_block *e2q_htree_block_of(const e2q_scrambler *s,
+					     blk64_t blk);
+/* 1 when dir, an htree directory, was made linear (no plan for it). */
+int e2q_htree_made_linear(const e2q_scrambler *s, ext2_ino_t dir);
+
+/* scramble_names.c */
+/* Name number code of length len in directory dir (code < E2Q_HTREE_KEEP). */
+void e2q_htree_name(ext2_ino_t dir, unsigned int len, uint32_t code,
+		    int casefold, char *name);
+/* How many names e2q_htree_name() makes of len without repeats, or 0 when
+ * it draws them at random (a space too large to go through). */
+uint32_t e2q_htree_name_space(unsigned int len, int casefold);
+/* From this length on, different numbers always make different names. */
+#define E2Q_HTREE_DISTINCT_LEN	7
 
 /* scramble_plan.c */
 /* The plan's starts for blk (none: *n is 0). */
@@ -124,9 +182,14 @@ enum e2q_inline_kind {
 	E2Q_INLINE_DIR,		/* directory entries: renamed */
 	E2Q_INLINE_SYMLINK,	/* the rest of a symlink target: replaced */
 };
+/* Where the xattrs inside the inode begin (after the magic), or NULL. */
+char *e2q_inode_xattrs(ext2_filsys fs, char *inode);
 /* namer: the inline directory's, for E2Q_INLINE_DIR; else NULL. */
 int e2q_scramble_inode_xattrs(struct scramble_call *c, char *inode,
 			      enum e2q_inline_kind kind, struct namer *namer);
+/* The crc32c (from seed) of len zero bytes: an EA inode's zeroed value. */
+__u32 e2q_zeros_crc32c(__u32 seed, uint64_t len);
+#define E2Q_EA_VALUE_MAX	(64U << 20)	/* larger: left alone */
 /* Replaces every byte but '/' and NUL of a symlink target. */
 void e2q_scramble_target(char *target, unsigned int len);
 

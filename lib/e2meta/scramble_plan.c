@@ -11,6 +11,9 @@
  * counters go when prepare() ends.  With a renamed callback it also reads
  * the inode tables, in the same ascending order, for the names of inline
  * directories, so that the callback sees every entry once, in block order.
+ * Before that, the names of htree directories that keep their index are
+ * chosen, a directory at a time (scramble_htree.c); their blocks are read
+ * again here only for the callback.
  */
 #include "config.h"
 
@@ -236,8 +239,8 @@ static int is_wanted(struct planner *p, blk64_t blk)
 	     !ext2fs_test_block_bitmap2(p->map, blk)))
 		return 0;	/* not in the export */
 	r = e2q_scramble_role_of(p->s, blk);
-	if (r && r->role == E2Q_META_DIR)
-		return 1;
+	if (r && r->role == E2Q_META_DIR)	/* htree blocks: for reports */
+		return p->s->opts.renamed || !e2q_htree_block_of(p->s, blk);
 	return p->s->opts.renamed && e2q_scramble_in_itable(p->s, blk);
 }
 
@@ -286,6 +289,8 @@ errcode_t e2q_scrambler_prepare(e2q_scrambler *s, ext2fs_block_bitmap map)
 	errcode_t err;
 
 	err = e2q_scramble_index_blocks(s);
+	if (!err)
+		err = e2q_htree_plan(s, map);
 	if (err)
 		return err;
 	memset(&p, 0, sizeof(p));

@@ -1,0 +1,1113 @@
+/*
+ * scramble_htree.c --- prepare(): new names for the entries of htree
+ * directories that keep their index.
+ *
+ * Each leaf block of an htree covers a range of name hashes, read from the
+ * index: from its entry's key (the first of a node inherits its parent's)
+ * up to the next key in tree order.  A key's low bit marks a hash collision
+ * continued from the leaf before, so a leaf holds the even hashes h with
+ * (key & ~1) <= h < next key.  Each entry's new name has the same length as
+ * the old one and hashes (under the directory's hash version, the
+ * filesystem's seed and, in a casefolded directory, the folded name) into
+ * that range; an entry whose old hash lies below or above the range (a
+ * damaged directory, as e2fsck sees it) gets a name below or above it too.
+ * Blocks that no index entry reaches may hold any name.
+ *
+ * Names are found by trials: name number 0, 1, 2... of a length
+ * (scramble_names.c) is hashed and given to whichever entry of that length
+ * still waits for a name in the range it falls in, so the work is about
+ * L ln L trials per length for L leaves rather than L per name.  Numbers
+ * already taken, and the directory's original names, are skipped: names
+ * stay unique.  When the trials run out (a range too narrow to hit), a name
+ * of 1 or 2 characters stays as it is, and a longer one takes the next
+ * unused name whatever its hash (counted: off_range).
+ *
+ * An htree directory whose root cannot be read as one (damaged, an unknown
+ * hash version, too large) is made linear instead, as e2image -s does.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ext2fs/ext2_fs.h>
+#include <ext2fs/ext2fs.h>
+
+#include "e2meta/scramble_int.h"
+
+#define MAX_DIR_BLOCKS	(1U << 21)	/* larger: made linear */
+#define ROOT_INFO	24		/* dx_root_info in block 0 */
+#define NODE_ENTRIES	8		/* count/limit in an interior node */
+#define DX_ENTRY	8
+#define MAX_LEVELS	3
+#define WIDE_CHECKS	16		/* wide targets tried per trial */
+#define MAX_TRIALS	(1ULL << 26)	/* per directory and name length */
+#define HASH_MAX	0xffffffffU
+
+enum { BLK_NONE = 0, BLK_ROOT, BLK_NODE, BLK_LEAF };
+
+struct hentry {
+	uint32_t lo, hi;	/* the new name's hash: lo <= h <= hi */
+	uint32_t code;		/* the name's number, or E2Q_HTREE_KEEP */
+	uint32_t order;		/* its place among the directory's entries */
+	uint32_t fp;		/* fingerprint of the original name */
+	uint8_t len;
+	uint8_t wide;		/* not a leaf's own range */
+	char head[2];		/* the original name, when len <= 2 */
+};
+
+struct leafrec {
+	uint32_t lblk;
+	uint32_t first, count;	/* its entries, in order */
+};
+
+struct hdir {
+	e2q_scrambler *s;
+	ext2fs_block_bitmap map;
+	ext2_ino_t ino;
+	__u32 flags;
+	int casefold, version;
+	const struct ext2fs_nls_table *charset;
+	uint32_t nblocks;
+	blk64_t *phys;
+	uint8_t *kind;
+	uint32_t *leaf_lo;
+	uint64_t *leaf_next;
+	struct hentry *e;
+	size_t ne, ecap;
+	uint32_t *codes;	/* by entry order, once named */
+	struct leafrec *leaves;
+	size_t nleaves, leaves_cap;
+	uint32_t cur;		/* the block being collected */
+	errcode_t err;
+	char *buf;		/* READ_BLOCKS blocks */
+	struct e2q_htree_stats st;	/* what naming it did */
+};
+
+#define READ_BLOCKS	64
+
+/* ------------------------------------------------------------------ */
+/* hashes, fingerprints */
+
+static int name_hash(const struct hdir *d, const char *name, unsigned int len,
+		     uint32_t *hash)
+{
+	ext2_dirhash_t h, minor;
+
+	if (ext2fs_dirhash2(d->version, name, (int) len,
+			    d->casefold ? d->charset : NULL,
+			    d->casefold ? EXT4_CASEFOLD_FL : 0,
+			    d->s->fs->super->s_hash_seed, &h, &minor))
+		return -1;
+	*hash = h;
+	return 0;
+}
+
+/* 32 bits: two names that share them only cost a trial more. */
+static uint32_t fingerprint(const char *name, unsigned int len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char) name[i]) * 0x100000001b3ULL;
+	h ^= h >> 32;
+	return (uint32_t) h | 1;	/* 0 marks a free slot */
+}
+
+struct fpset {
+	uint32_t *v;
+	size_t cap;		/* a power of two */
+};
+
+static int fpset_init(struct fpset *f, size_t n)
+{
+	f->cap = 64;
+	while (f->cap < 3 * n)
+		f->cap *= 2;
+	f->v = calloc(f->cap, sizeof(*f->v));
+	return f->v ? 0 : -1;
+}
+
+/* 1 when fp was there; else adds it (when add) and returns 0. */
+static int fpset_test(struct fpset *f, uint32_t fp, int add)
+{
+	size_t j = (fp * 0x9e3779b1U) & (f->cap - 1);
+
+	while (f->v[j]) {
+		if (f->v[j] == fp)
+			return 1;
+		j = (j + 1) & (f->cap - 1);
+	}
+	if (add)
+		f->v[j] = fp;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the index */
+
+static int wanted_block(const struct hdir *d, blk64_t blk)
+{
+	ext2_filsys fs = d->s->fs;
+
+	return blk && blk >= fs->super->s_first_data_block &&
+	       blk < ext2fs_blocks_count(fs->super) &&
+	       ext2fs_test_block_bitmap2(d->map, blk);
+}
+
+static int read_lblk(struct hdir *d, uint32_t lblk, char *buf)
+{
+	if (lblk >= d->nblocks || !wanted_block(d, d->phys[lblk]))
+		return -1;
+	return io_channel_read_blk64(d->s->fs->io, d->phys[lblk], 1, buf) ?
+	       -1 : 0;
+}
+
+static uint32_t get_le32(const char *p)
+{
+	__u32 v;
+
+	memcpy(&v, p, 4);
+	return ext2fs_le32_to_cpu(v);
+}
+
+static unsigned int get_le16(const char *p)
+{
+	__u16 v;
+
+	memcpy(&v, p, 2);
+	return ext2fs_le16_to_cpu(v);
+}
+
+/*
+ * The index node lblk at `level` (0: the root) whose entries start at off;
+ * its first entry's key is lo_key, and the keys it covers end before
+ * hi_key.  Marks each child, and each leaf's range.
+ */
+static void walk_node(struct hdir *d, uint32_t lblk, unsigned int off,
+		      int level, int depth, uint32_t lo_key, uint64_t hi_key)
+{
+	unsigned int bs = d->s->fs->blocksize, count, i;
+	char *buf = malloc(bs);
+
+	if (!buf) {
+		d->err = ENOMEM;
+		return;
+	}
+	if (read_lblk(d, lblk, buf) || off + NODE_ENTRIES > bs)
+		goto out;
+	count = get_le16(buf + off + 2);
+	if (count > (bs - off) / DX_ENTRY)
+		goto out;
+	for (i = 0; i < count && !d->err; i++) {
+		const char *ent = buf + off + i * DX_ENTRY;
+		uint32_t key = i ? get_le32(ent) : lo_key;
+		uint64_t next = i + 1 < count ? get_le32(ent + DX_ENTRY) : hi_key;
+		uint32_t child = get_le32(ent + 4) & 0x0fffffff;
+
+		if (!child || child >= d->nblocks || d->kind[child])
+			continue;	/* damaged: e2fsck will say so */
+		if (level + 1 < depth) {
+			d->kind[child] = BLK_NODE;
+			walk_node(d, child, NODE_ENTRIES, level + 1, depth, key,
+				  next);
+		} else {
+			d->kind[child] = BLK_LEAF;
+			d->leaf_lo[child] = key;
+			d->leaf_next[child] = next;
+		}
+	}
+out:
+	free(buf);
+}
+
+static int note_block(ext2_filsys fs EXT2FS_ATTR((unused)), blk64_t *blocknr,
+		      e2_blkcnt_t blockcnt,
+		      blk64_t ref_blk EXT2FS_ATTR((unused)),
+		      int ref_offset EXT2FS_ATTR((unused)), void *priv)
+{
+	struct hdir *d = priv;
+
+	if (blockcnt >= 0 && (uint64_t) blockcnt < d->nblocks)
+		d->phys[blockcnt] = *blocknr;
+	return 0;
+}
+
+/* Reads the root and the index; -1 when the directory is made linear. */
+static int read_index(struct hdir *d)
+{
+	ext2_filsys fs = d->s->fs;
+	unsigned int bs = fs->blocksize;
+	struct ext2_inode inode;
+	ext2_dirhash_t h;
+	uint64_t size;
+	int levels;
+
+	if (ext2fs_read_inode(fs, d->ino, &inode))
+		return -1;
+	size = EXT2_I_SIZE(&inode);
+	if (size < bs || size / bs > MAX_DIR_BLOCKS)
+		return -1;
+	d->nblocks = (uint32_t) (size / bs);
+	d->phys = calloc(d->nblocks, sizeof(*d->phys));
+	d->kind = calloc(d->nblocks, 1);
+	d->leaf_lo = calloc(d->nblocks, sizeof(*d->leaf_lo));
+	d->leaf_next = calloc(d->nblocks, sizeof(*d->leaf_next));
+	if (!d->phys || !d->kind || !d->leaf_lo || !d->leaf_next) {
+		d->err = ENOMEM;
+		return -1;
+	}
+	if (ext2fs_block_iterate3(fs, d->ino, BLOCK_FLAG_READ_ONLY |
+				  BLOCK_FLAG_DATA_ONLY, NULL, note_block, d) ||
+	    read_lblk(d, 0, d->buf))
+		return -1;
+	/* dx_root_info: reserved_zero, hash_version, info_length, levels */
+	if (get_le32(d->buf + ROOT_INFO) != 0 ||
+	    (unsigned char) d->buf[ROOT_INFO + 5] != 8)
+		return -1;
+	levels = (unsigned char) d->buf[ROOT_INFO + 6] + 1;
+	d->version = (unsigned char) d->buf[ROOT_INFO + 4];
+	if (d->version <= EXT2_HASH_TEA &&
+	    (fs->super->s_flags & EXT2_FLAGS_UNSIGNED_HASH))
+		d->version += 3;
+	if (levels > MAX_LEVELS || ext2fs_dirhash(d->version, NULL, 0, NULL,
+						   &h, NULL))
+		return -1;
+	d->kind[0] = BLK_ROOT;
+	walk_node(d, 0, ROOT_INFO + 8, 0, levels, 0, (uint64_t) HASH_MAX + 1);
+	return d->err ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the entries */
+
+static struct hentry *new_entry(struct hdir *d)
+{
+	if (d->ne == d->ecap) {
+		size_t cap = d->ecap ? 2 * d->ecap : 256;
+		struct hentry *t = realloc(d->e, cap * sizeof(*t));
+
+		if (!t) {
+			d->err = ENOMEM;
+			return NULL;
+		}
+		d->e = t;
+		d->ecap = cap;
+	}
+	memset(&d->e[d->ne], 0, sizeof(d->e[0]));
+	d->e[d->ne].order = (uint32_t) d->ne;
+	return &d->e[d->ne++];
+}
+
+/* Where the new hash of an entry whose old one is h0 must lie. */
+static void set_target(const struct hdir *d, struct hentry *e, uint32_t h0)
+{
+	uint32_t lb = d->cur;
+	uint64_t lo, next, fsck_hi;
+
+	e->lo = 0;
+	e->hi = HASH_MAX;
+	e->wide = 1;
+	if (d->kind[lb] != BLK_LEAF)
+		return;		/* no index entry reaches it: any name */
+	lo = d->leaf_lo[lb] & ~1U;
+	next = d->leaf_next[lb];
+	fsck_hi = next > HASH_MAX ? HASH_MAX : (next & ~1ULL);
+	if (h0 < lo) {				/* below its range */
+		e->hi = lo ? (uint32_t) (lo - 1) : 0;
+		if (!lo)
+			e->lo = 1;		/* empty: h0 < 0 cannot be */
+	} else if (h0 > fsck_hi) {		/* above */
+		e->lo = (uint32_t) (fsck_hi + 1);
+	} else {
+		e->lo = (uint32_t) lo;
+		e->hi = next ? (uint32_t) (next - 1 > HASH_MAX ? HASH_MAX :
+					   next - 1) : 0;
+		if (!next || next - 1 < lo) {
+			e->lo = 1;		/* empty */
+			e->hi = 0;
+		}
+		e->wide = 0;
+	}
+}
+
+static void collect_entry(void *priv, const char *name, unsigned int len)
+{
+	struct hdir *d = priv;
+	struct hentry *e;
+	uint32_t h0 = 0;
+
+	e = new_entry(d);
+	if (!e)
+		return;
+	e->len = (uint8_t) len;
+	e->fp = fingerprint(name, len);
+	e->code = E2Q_HTREE_KEEP;	/* until it is given a name */
+	memcpy(e->head, name, len < 2 ? len : 2);
+	if (name_hash(d, name, len, &h0)) {
+		e->lo = 0;		/* no hash to keep: any name */
+		e->hi = HASH_MAX;
+		e->wide = 1;
+		return;
+	}
+	set_target(d, e, h0);
+}
+
+static errcode_t add_leafrec(struct hdir *d, uint32_t lblk, uint32_t first)
+{
+	if (d->nleaves == d->leaves_cap) {
+		size_t cap = d->leaves_cap ? 2 * d->leaves_cap : 64;
+		struct leafrec *t = realloc(d->leaves, cap * sizeof(*t));
+
+		if (!t)
+			return ENOMEM;
+		d->leaves = t;
+		d->leaves_cap = cap;
+	}
+	d->leaves[d->nleaves++] = (struct leafrec) {
+		lblk, first, (uint32_t) d->ne - first };
+	return 0;
+}
+
+static void collect_block(struct hdir *d, uint32_t lblk, char *buf)
+{
+	struct scramble_call c = { .s = d->s };
+	struct namer n;
+	uint32_t first = (uint32_t) d->ne;
+
+	e2q_namer_init(&n, d->ino, NULL);
+	n.collect = collect_entry;
+	n.collect_priv = d;
+	d->cur = lblk;
+	e2q_scramble_dirents(&c, &n, buf, e2q_dir_block_names_len(d->s->fs,
+								 buf), 1);
+	if (!d->err)
+		d->err = add_leafrec(d, lblk, first);
+}
+
+/* Reads the leaves (every block but index blocks) in runs, and collects. */
+static void collect_leaves(struct hdir *d)
+{
+	unsigned int bs = d->s->fs->blocksize;
+	uint32_t l = 1, k;
+
+	while (l < d->nblocks && !d->err) {
+		if (d->kind[l] == BLK_NODE || !wanted_block(d, d->phys[l])) {
+			l++;
+			continue;
+		}
+		for (k = 1; k < READ_BLOCKS && l + k < d->nblocks &&
+			    d->kind[l + k] != BLK_NODE &&
+			    d->phys[l + k] == d->phys[l] + k &&
+			    wanted_block(d, d->phys[l + k]); k++)
+			;
+		if (io_channel_read_blk64(d->s->fs->io, d->phys[l], (int) k,
+					  d->buf) == 0) {
+			uint32_t i;
+
+			for (i = 0; i < k && !d->err; i++)
+				collect_block(d, l + i, d->buf + i * bs);
+		}
+		l += k;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* the trials */
+
+/* Leaves in the order of their ranges (by_range), for the slots. */
+static const struct hdir *sorting;
+
+static uint64_t range_key(const struct hdir *d, uint32_t lblk)
+{
+	if (d->kind[lblk] != BLK_LEAF)
+		return 0;
+	return ((uint64_t) (d->leaf_lo[lblk] & ~1U) << 32) |
+	       (d->leaf_next[lblk] > HASH_MAX ? HASH_MAX :
+		(uint32_t) d->leaf_next[lblk]);
+}
+
+static int by_range(const void *a, const void *b)
+{
+	const struct leafrec *x = a, *y = b;
+	uint64_t kx = range_key(sorting, x->lblk), ky = range_key(sorting, y->lblk);
+
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* The entries with one target range, filled in order from pos. */
+struct slot {
+	uint32_t lo, hi;
+	size_t pos, end;
+};
+
+struct group {
+	struct hdir *d;
+	struct hentry *e;	/* the group's entries, n of them */
+	size_t n, nslots, nwide, wide_at, pending;
+	struct slot *slots;
+	struct hentry *wide;	/* e + nwide entries with wide targets */
+	struct fpset used;
+	const struct hentry *shorts;	/* casefold: entries of <= 2 bytes */
+	size_t nshorts;
+	int distinct;		/* names never repeat: no set */
+};
+
+/* The slot whose range holds h and still waits for a name, or NULL. */
+static struct slot *slot_for(struct group *g, uint32_t h)
+{
+	size_t lo = 0, hi = g->nslots;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g->slots[mid].lo <= h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* lo: the slots from there start above h; two may share one hash */
+	while (lo > 0) {
+		struct slot *sl = &g->slots[--lo];
+
+		if (h > sl->hi)
+			return NULL;
+		if (sl->pos < sl->end)
+			return sl;
+		if (lo && g->slots[lo - 1].hi < h)
+			return NULL;
+	}
+	return NULL;
+}
+
+static struct hentry *wide_for(struct group *g, uint32_t h)
+{
+	size_t i, tried = 0;
+
+	for (i = g->wide_at; i < g->nwide && tried < WIDE_CHECKS; i++) {
+		struct hentry *e = &g->wide[i];
+
+		if (e->code != E2Q_HTREE_KEEP)
+			continue;
+		tried++;
+		if (e->lo <= h && h <= e->hi)
+			return e;
+	}
+	while (g->wide_at < g->nwide &&
+	       g->wide[g->wide_at].code != E2Q_HTREE_KEEP)
+		g->wide_at++;
+	return NULL;
+}
+
+/* In a casefolded directory: a short name folds to an original one. */
+static int folds_to_original(const struct group *g, const char *name,
+			     unsigned int len)
+{
+	size_t i;
+
+	for (i = 0; i < g->nshorts; i++)
+		if (!ext2fs_casefold_cmp(g->d->charset,
+					 (const unsigned char *) name, (int) len,
+					 (const unsigned char *) g->shorts[i].head,
+					 g->shorts[i].len))
+			return 1;
+	return 0;
+}
+
+static int free_name(struct group *g, unsigned int len, char *name,
+		     uint32_t *fp)
+{
+	if (g->distinct)
+		return 1;
+	*fp = fingerprint(name, len);
+	if (fpset_test(&g->used, *fp, 0))
+		return 0;
+	return !(g->d->casefold && len <= 2 && folds_to_original(g, name, len));
+}
+
+static void give(struct group *g, struct hentry *e, uint32_t code,
+		 uint32_t fp)
+{
+	e->code = code;
+	if (!g->distinct)
+		fpset_test(&g->used, fp, 1);
+	g->pending--;
+}
+
+/* Trial t's name fits a waiting entry: gives it.  */
+static void try_name(struct group *g, unsigned int len, uint32_t t)
+{
+	char name[EXT2_NAME_LEN];
+	struct slot *sl;
+	struct hentry *e;
+	uint32_t fp = 0, h;
+
+	e2q_htree_name(g->d->ino, len, t, g->d->casefold, name);
+	if (!free_name(g, len, name, &fp) || name_hash(g->d, name, len, &h))
+		return;
+	sl = g->nslots ? slot_for(g, h) : NULL;
+	if (sl) {
+		give(g, &g->e[sl->pos++], t, fp);
+		return;
+	}
+	e = g->nwide ? wide_for(g, h) : NULL;
+	if (e)
+		give(g, e, t, fp);
+}
+
+/* Entries no trial placed: short ones stay, others take any free name. */
+static void place_rest(struct group *g, unsigned int len, uint32_t t,
+		       uint64_t budget)
+{
+	struct e2q_htree_stats *st = &g->d->st;
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		struct hentry *e = &g->e[i];
+		char name[EXT2_NAME_LEN];
+		uint32_t fp = 0;
+		int found = 0;
+
+		if (e->code != E2Q_HTREE_KEEP)
+			continue;
+		while (len > 2 && !found && t < budget) {
+			e2q_htree_name(g->d->ino, len, t, g->d->casefold, name);
+			found = free_name(g, len, name, &fp);
+			t += !found;
+		}
+		if (found) {
+			give(g, e, t++, fp);
+			st->off_range++;
+		} else {
+			st->kept_short++;
+		}
+	}
+}
+
+static errcode_t build_slots(struct group *g)
+{
+	size_t i;
+
+	g->slots = calloc(g->n ? g->n : 1, sizeof(*g->slots));
+	if (!g->slots)
+		return ENOMEM;
+	for (i = 0; i < g->n && !g->e[i].wide; i++) {
+		struct slot *last = g->nslots ? &g->slots[g->nslots - 1] : NULL;
+
+		if (g->e[i].lo > g->e[i].hi)
+			continue;	/* an empty range: place_rest() */
+		if (last && last->lo == g->e[i].lo && last->hi == g->e[i].hi &&
+		    last->end == i) {
+			last->end++;
+			continue;
+		}
+		g->slots[g->nslots++] = (struct slot) {
+			g->e[i].lo, g->e[i].hi, i, i + 1 };
+	}
+	g->wide = g->e + i;
+	g->nwide = g->n - i;
+	return 0;
+}
+
+/*
+ * How many random names to try: enough for the narrowest range to be hit
+ * a dozen times on average (one in 10^5 misses it), at most MAX_TRIALS.
+ */
+static uint64_t trial_budget(const struct group *g)
+{
+	uint64_t budget = (1ULL << 20) + 64ULL * g->n, evens = 1ULL << 31;
+	size_t i;
+
+	for (i = 0; i < g->nslots; i++) {
+		uint64_t width = ((uint64_t) g->slots[i].hi - g->slots[i].lo) / 2 + 1;
+
+		if (width < evens)
+			evens = width;
+	}
+	if (g->nslots && 12 * ((1ULL << 31) / evens) > budget)
+		budget = 12 * ((1ULL << 31) / evens);
+	return budget < MAX_TRIALS ? budget : MAX_TRIALS;
+}
+
+/* Names for the n entries of one length, from e (group_entries()). */
+static errcode_t name_group(struct hdir *d, struct hentry *e, size_t n,
+			    const struct hentry *shorts, size_t nshorts)
+{
+	struct group g = { .d = d, .e = e, .n = n, .shorts = shorts,
+			   .nshorts = nshorts };
+	unsigned int len = e[0].len;
+	uint32_t space = e2q_htree_name_space(len, d->casefold);
+	uint64_t budget, t, names = 0;
+	size_t i;
+
+	if (!len)
+		return 0;	/* a damaged entry without a name stays so */
+	if (fpset_init(&g.used, len >= E2Q_HTREE_DISTINCT_LEN ? 0 : n) ||
+	    build_slots(&g)) {
+		free(g.used.v);
+		free(g.slots);
+		return ENOMEM;
+	}
+	/*
+	 * Originals are taken (a new name never repeats an old one), but for
+	 * long names, where a repeat has the odds of a 7-letter guess.
+	 */
+	g.distinct = len >= E2Q_HTREE_DISTINCT_LEN;
+	for (i = 0; i < n && !g.distinct; i++)
+		fpset_test(&g.used, e[i].fp, 1);
+	g.pending = names = n;
+	budget = space ? space : trial_budget(&g);
+	for (t = 0; g.pending && t < budget; t++)
+		try_name(&g, len, (uint32_t) t);
+	d->st.trials += t;
+	d->st.names += names - g.pending;
+	if (g.pending)
+		place_rest(&g, len, (uint32_t) t, space ? space : 2 * budget);
+	free(g.used.v);
+	free(g.slots);
+	return 0;
+}
+
+/*
+ * The entries by length; within a length, those with a leaf's own range
+ * first, leaf by leaf in the order of the ranges, then the wide ones: a
+ * counting sort, the leaves already in order.
+ */
+static struct hentry *group_entries(struct hdir *d)
+{
+	size_t pos[2 * (EXT2_NAME_LEN + 1) + 1], i, k, sum = 0;
+	struct leafrec *order = malloc(d->nleaves * sizeof(*order));
+	struct hentry *out = malloc(d->ne * sizeof(*out));
+
+	if (!order || !out) {
+		free(order);
+		free(out);
+		return NULL;
+	}
+	memset(pos, 0, sizeof(pos));
+	for (i = 0; i < d->ne; i++)
+		pos[2 * d->e[i].len + d->e[i].wide]++;
+	for (k = 0; k < sizeof(pos) / sizeof(pos[0]); k++) {
+		size_t n = pos[k];
+
+		pos[k] = sum;
+		sum += n;
+	}
+	memcpy(order, d->leaves, d->nleaves * sizeof(*order));
+	sorting = d;
+	qsort(order, d->nleaves, sizeof(*order), by_range);
+	for (i = 0; i < d->nleaves; i++)
+		for (k = order[i].first; k < order[i].first + order[i].count; k++)
+			out[pos[2 * d->e[k].len + d->e[k].wide]++] = d->e[k];
+	free(order);
+	return out;
+}
+
+static errcode_t name_all(struct hdir *d)
+{
+	size_t i = 0, j, nshorts = 0;
+	struct hentry *e;
+	errcode_t err = 0;
+
+	if (!d->ne)
+		return 0;
+	e = group_entries(d);
+	d->codes = malloc(d->ne * sizeof(*d->codes));
+	if (!e || !d->codes) {
+		free(e);
+		return ENOMEM;
+	}
+	while (nshorts < d->ne && e[nshorts].len <= 2)
+		nshorts++;
+	while (i < d->ne && !err) {
+		for (j = i + 1; j < d->ne && e[j].len == e[i].len; j++)
+			;
+		err = name_group(d, e + i, j - i, e, d->casefold ? nshorts : 0);
+		i = j;
+	}
+	/* the codes back in the entries' order, as the blocks hold them */
+	for (i = 0; i < d->ne; i++)
+		d->codes[e[i].order] = e[i].code;
+	free(e);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* the plan */
+
+static errcode_t add_hblock(e2q_scrambler *s, const struct htree_block *b)
+{
+	if (s->nhblocks == s->hblocks_cap) {
+		size_t cap = s->hblocks_cap ? 2 * s->hblocks_cap : 256;
+		struct htree_block *t = realloc(s->hblocks, cap * sizeof(*t));
+
+		if (!t)
+			return ENOMEM;
+		s->hblocks = t;
+		s->hblocks_cap = cap;
+	}
+	s->hblocks[s->nhblocks++] = *b;
+	return 0;
+}
+
+static errcode_t add_codes(e2q_scrambler *s, const uint32_t *codes, size_t n)
+{
+	if (s->ncodes + n > s->codes_cap) {
+		size_t cap = s->codes_cap ? s->codes_cap : 1024;
+		uint32_t *t;
+
+		while (cap < s->ncodes + n)
+			cap *= 2;
+		t = realloc(s->codes, cap * sizeof(*t));
+		if (!t)
+			return ENOMEM;
+		s->codes = t;
+		s->codes_cap = cap;
+	}
+	if (n)
+		memcpy(s->codes + s->ncodes, codes, n * sizeof(*codes));
+	s->ncodes += n;
+	return 0;
+}
+
+static errcode_t store_plan(struct hdir *d)
+{
+	e2q_scrambler *s = d->s;
+	errcode_t err = 0;
+	size_t i;
+	uint32_t l;
+
+	for (l = 0; l < d->nblocks && !err; l++)
+		if ((d->kind[l] == BLK_ROOT || d->kind[l] == BLK_NODE) &&
+		    wanted_block(d, d->phys[l]))
+			err = add_hblock(s, &(struct htree_block) {
+				d->phys[l], d->ino, 0, 0, E2Q_HTREE_INDEX,
+				d->casefold });
+	for (i = 0; i < d->nleaves && !err; i++) {
+		const struct leafrec *r = &d->leaves[i];
+
+		err = add_hblock(s, &(struct htree_block) {
+			d->phys[r->lblk], d->ino, r->count, s->ncodes,
+			E2Q_HTREE_LEAF, d->casefold });
+		if (!err)
+			err = add_codes(s, r->count ? d->codes + r->first : NULL,
+					r->count);
+	}
+	return err;
+}
+
+static errcode_t add_linear(e2q_scrambler *s, ext2_ino_t ino)
+{
+	if (s->nlinear == s->linear_cap) {
+		size_t cap = s->linear_cap ? 2 * s->linear_cap : 64;
+		ext2_ino_t *t = realloc(s->linear_dirs, cap * sizeof(*t));
+
+		if (!t)
+			return ENOMEM;
+		s->linear_dirs = t;
+		s->linear_cap = cap;
+	}
+	s->linear_dirs[s->nlinear++] = ino;
+	s->hstats.linear_dirs++;
+	return 0;
+}
+
+static void free_dir(struct hdir *d)
+{
+	if (!d)
+		return;
+	free(d->phys);
+	free(d->kind);
+	free(d->leaf_lo);
+	free(d->leaf_next);
+	free(d->e);
+	free(d->codes);
+	free(d->leaves);
+	free(d);
+}
+
+/*
+ * Reads directory ino's index and entries (the original hashes included):
+ * *ret, to name; NULL when it is made linear.
+ */
+static errcode_t read_dir(e2q_scrambler *s, ext2fs_block_bitmap map,
+			  ext2_ino_t ino, __u32 flags, char *buf,
+			  struct hdir **ret)
+{
+	struct hdir *d = calloc(1, sizeof(*d));
+	errcode_t err;
+
+	*ret = NULL;
+	if (!d)
+		return ENOMEM;
+	d->s = s;
+	d->map = map;
+	d->ino = ino;
+	d->flags = flags;
+	d->buf = buf;
+	d->casefold = (flags & EXT4_CASEFOLD_FL) &&
+		      ext2fs_has_feature_casefold(s->fs->super);
+	d->charset = s->fs->encoding;
+	if (d->casefold && !d->charset)
+		d->charset = ext2fs_load_nls_table(s->fs->super->s_encoding);
+	if ((d->casefold && !d->charset) || read_index(d)) {
+		err = d->err ? d->err : add_linear(s, ino);
+		free_dir(d);
+		return err;
+	}
+	collect_leaves(d);
+	err = d->err;
+	d->buf = NULL;		/* the caller's, and read_dir()'s alone */
+	if (err)
+		free_dir(d);
+	else
+		*ret = d;
+	return err;
+}
+
+/* Adds a named directory to the plan, and frees it. */
+static errcode_t finish_dir(e2q_scrambler *s, struct hdir *d, errcode_t err)
+{
+	if (!err)
+		err = store_plan(d);
+	s->hstats.dirs++;
+	s->hstats.names += d->st.names;
+	s->hstats.trials += d->st.trials;
+	s->hstats.kept_short += d->st.kept_short;
+	s->hstats.off_range += d->st.off_range;
+	free_dir(d);
+	return err;
+}
+
+/*
+ * Naming is pure computation: a second thread names one directory while
+ * prepare() reads the next (and hashes its original names).  The plan is
+ * the same as naming them one after the other: each directory's names
+ * depend on it alone, and directories join the plan in the same order.
+ */
+struct naming_thread {
+	pthread_t tid;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct hdir *job;	/* handed over, not yet named */
+	errcode_t err;		/* the job's, once named */
+	int busy, quit, running;
+};
+
+static void *naming_main(void *arg)
+{
+	struct naming_thread *t = arg;
+
+	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		while (!t->job && !t->quit)
+			pthread_cond_wait(&t->cv, &t->mu);
+		if (!t->job)
+			break;
+		pthread_mutex_unlock(&t->mu);
+		t->err = name_all(t->job);
+		pthread_mutex_lock(&t->mu);
+		t->job = NULL;
+		t->busy = 0;
+		pthread_cond_broadcast(&t->cv);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+/* Waits for the directory in hand to be named; its error. */
+static errcode_t naming_wait(struct naming_thread *t)
+{
+	errcode_t err;
+
+	pthread_mutex_lock(&t->mu);
+	while (t->busy)
+		pthread_cond_wait(&t->cv, &t->mu);
+	err = t->err;
+	pthread_mutex_unlock(&t->mu);
+	return err;
+}
+
+static void naming_submit(struct naming_thread *t, struct hdir *d)
+{
+	pthread_mutex_lock(&t->mu);
+	t->job = d;
+	t->busy = 1;
+	t->err = 0;
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void naming_start(struct naming_thread *t)
+{
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->cv, NULL);
+	t->running = pthread_create(&t->tid, NULL, naming_main, t) == 0;
+}
+
+static void naming_stop(struct naming_thread *t)
+{
+	if (t->running) {
+		pthread_mutex_lock(&t->mu);
+		t->quit = 1;
+		pthread_cond_broadcast(&t->cv);
+		pthread_mutex_unlock(&t->mu);
+		pthread_join(t->tid, NULL);
+	}
+	pthread_mutex_destroy(&t->mu);
+	pthread_cond_destroy(&t->cv);
+}
+
+/* Reads, names and plans each directory, naming on t when it runs. */
+static errcode_t plan_dirs(e2q_scrambler *s, ext2fs_block_bitmap map,
+			   const ext2_ino_t *inos, const __u32 *flags, size_t n,
+			   char *buf)
+{
+	struct naming_thread t;
+	struct hdir *prev = NULL, *cur;
+	errcode_t err = 0, named;
+	size_t i;
+
+	naming_start(&t);
+	for (i = 0; i < n && !err; i++) {
+		err = read_dir(s, map, inos[i], flags[i], buf, &cur);
+		if (err || !cur)
+			continue;
+		if (!t.running) {
+			err = finish_dir(s, cur, name_all(cur));
+			continue;
+		}
+		if (prev) {
+			named = naming_wait(&t);
+			err = finish_dir(s, prev, named);
+		}
+		prev = cur;
+		if (err) {
+			free_dir(cur);
+			prev = NULL;
+		} else {
+			naming_submit(&t, cur);
+		}
+	}
+	if (prev) {
+		named = naming_wait(&t);
+		named = finish_dir(s, prev, named);
+		err = err ? err : named;
+	}
+	naming_stop(&t);
+	return err;
+}
+
+static int by_ino(const void *a, const void *b)
+{
+	ext2_ino_t x = *(const ext2_ino_t *) a, y = *(const ext2_ino_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int by_blk(const void *a, const void *b)
+{
+	blk64_t x = ((const struct htree_block *) a)->blk;
+	blk64_t y = ((const struct htree_block *) b)->blk;
+
+	return x < y ? -1 : x > y;
+}
+
+static int is_kept_htree(__u32 flags)
+{
+	return (flags & EXT2_INDEX_FL) && !(flags & EXT4_ENCRYPT_FL);
+}
+
+/* The htree directories of the runs, each once, ascending. */
+static errcode_t list_htree_dirs(e2q_scrambler *s, ext2_ino_t **ret,
+				 __u32 **ret_flags, size_t *n)
+{
+	size_t i, k = 0, m = 0;
+	ext2_ino_t *inos;
+	__u32 *flags;
+
+	for (i = 0; i < s->nruns; i++)
+		k += s->runs[i].role == E2Q_META_DIR &&
+		     is_kept_htree(s->runs[i].dir_flags);
+	inos = calloc(k ? k : 1, sizeof(*inos));
+	flags = calloc(k ? k : 1, sizeof(*flags));
+	if (!inos || !flags) {
+		free(inos);
+		free(flags);
+		return ENOMEM;
+	}
+	for (i = 0; i < s->nruns; i++)
+		if (s->runs[i].role == E2Q_META_DIR &&
+		    is_kept_htree(s->runs[i].dir_flags))
+			inos[m++] = s->runs[i].ino;
+	if (m)
+		qsort(inos, m, sizeof(*inos), by_ino);
+	for (i = k = 0; i < m; i++)
+		if (!k || inos[k - 1] != inos[i])
+			inos[k++] = inos[i];
+	for (i = 0; i < k; i++)
+		flags[i] = e2q_scramble_dir_flags(s->fs, inos[i]);
+	*ret = inos;
+	*ret_flags = flags;
+	*n = k;
+	return 0;
+}
+
+errcode_t e2q_htree_plan(e2q_scrambler *s, ext2fs_block_bitmap map)
+{
+	ext2_ino_t *inos = NULL;
+	__u32 *flags = NULL;
+	size_t n = 0;
+	errcode_t err;
+	char *buf;
+
+	s->nhblocks = s->ncodes = s->nlinear = 0;
+	memset(&s->hstats, 0, sizeof(s->hstats));
+	buf = malloc((size_t) READ_BLOCKS * s->fs->blocksize);
+	err = buf ? list_htree_dirs(s, &inos, &flags, &n) : ENOMEM;
+	if (!err)
+		err = plan_dirs(s, map, inos, flags, n, buf);
+	if (!err && s->nhblocks)
+		qsort(s->hblocks, s->nhblocks, sizeof(*s->hblocks), by_blk);
+	free(buf);
+	free(inos);
+	free(flags);
+	return err;
+}
+
+const struct htree_block *e2q_htree_block_of(const e2q_scrambler *s,
+					     blk64_t blk)
+{
+	size_t lo = 0, hi = s->nhblocks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->hblocks[mid].blk < blk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->nhblocks && s->hblocks[lo].blk == blk)
+		return &s->hblocks[lo];
+	return NULL;
+}
+
+int e2q_htree_made_linear(const e2q_scrambler *s, ext2_ino_t dir)
+{
+	return s->nlinear &&
+	       bsearch(&dir, s->linear_dirs, s->nlinear,
+		       sizeof(*s->linear_dirs), by_ino) != NULL;
+}
+
+void e2q_scrambler_htree_stats(const e2q_scrambler *s,
+			       struct e2q_htree_stats *st)
+{
+	*st = s->hstats;
+}
