@@ -55,7 +55,7 @@ static errcode_t new_writer(struct qcow2_sink *q)
 	if (x->opts->compression && q->cluster_bits < COMPRESSED_CLUSTER_BITS)
 		q->cluster_bits = COMPRESSED_CLUSTER_BITS;
 	memset(&p, 0, sizeof(p));
-	p.virtual_size = ext2fs_blocks_count(x->fs->super) * x->fs->blocksize;
+	p.virtual_size = e2q_export_image_blocks(x) * x->fs->blocksize;
 	p.cluster_bits = q->cluster_bits;
 	p.compression_type = (unsigned int) x->opts->compress_type;
 	p.stream = x->out->is_stream;
