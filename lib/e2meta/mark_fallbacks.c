@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include <ext2fs/ext2_fs.h>
@@ -152,6 +153,22 @@ static int load_backup(ext2_filsys fs, ext2_filsys dup, blk64_t sb_blk)
 	return 0;
 }
 
+/*
+ * ext2fs_check_desc(), as e2fsck calls it, with its map of the metadata
+ * blocks in an rbtree: a bit array would cost a bit per block of the
+ * filesystem (300 MB on a 9 TiB one) on every export.
+ */
+static int descriptors_pass_check(ext2_filsys fs)
+{
+	int saved = fs->default_bitmap_type;
+	errcode_t err;
+
+	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+	err = ext2fs_check_desc(fs);
+	fs->default_bitmap_type = saved;
+	return err == 0 || err == EXT2_ET_NO_MEMORY || err == ENOMEM;
+}
+
 static void mark_backup_descriptors(struct walk *w, char *bufs)
 {
 	ext2_filsys fs = w->fs, dup;
@@ -162,7 +179,8 @@ static void mark_backup_descriptors(struct walk *w, char *bufs)
 	struct e2q_meta_stats *saved_stats = w->stats;
 
 	if (fs->group_desc_count < 2 || w->opts->superblock ||
-	    !fs->group_desc || ext2fs_check_desc(fs) == 0)
+	    !fs->group_desc || sb_blk >= ext2fs_blocks_count(sb) ||
+	    descriptors_pass_check(fs))
 		return;
 	/* what e2fsck's get_backup_sb() picks when the superblock is sound */
 	e2q_meta_mark_superblock(w, sb_blk);
