@@ -217,7 +217,8 @@ check_damaged() {
 
 D_CAUSES="fifo_dirblock chardev_dirblock socket_extent badblocks_ind
 ind_as_dind extent_leaf_depth journal_backup unused_tail_ref bad_csum_uninit
-root_unlinked lost_found_unlinked backup_descriptors ea_inode_value"
+root_unlinked lost_found_unlinked backup_descriptors ea_inode_value
+htree_flag_file"
 
 # free_block IMAGE [GOAL]: a free block from GOAL on.
 free_block() {
@@ -315,6 +316,10 @@ cause_fs() {
 		cp base2.img "$out"
 		dfs "$out" "set_bg 1 inode_bitmap 0"
 		echo "ext2 group 1: inode bitmap at block 0 (e2fsck retries with the backup descriptors)" ;;
+	htree_flag_file)
+		cp base4.img "$out"
+		dfs "$out" "sif /dir1/file1 flags 0x81000"
+		echo "ext4 /dir1/file1: a regular file with the htree flag (e2fsck reads its block 0 as an htree root)" ;;
 	ea_inode_value)
 		cp ea.img "$out"
 		echo "ext4 with ea_inode: /f has a 1000-byte value in an EA inode" ;;

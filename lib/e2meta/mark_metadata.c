@@ -252,6 +252,33 @@ static void walk_inode_blocks(struct walk *w, char *tree_bufs)
 		e2q_meta_walk_indirect_tree(w, tree_bufs);
 }
 
+/* The block of logical block 0 of w->inode, as libext2fs maps it; 0: none. */
+static blk64_t first_block_of(struct walk *w)
+{
+	blk64_t blk = 0;
+
+	if (ext2fs_bmap2(w->fs, w->ino, (struct ext2_inode *) &w->inode, NULL,
+			 0, 0, NULL, &blk))
+		return 0;
+	return blk;
+}
+
+/*
+ * e2fsck's handle_htree(): an inode that is not a directory but has the
+ * htree flag set has its logical block 0 read as an htree root.
+ */
+static void mark_false_htree_root(struct walk *w)
+{
+	struct ext2_inode *inode = (struct ext2_inode *) &w->inode;
+	blk64_t blk;
+
+	if (!(inode->i_flags & EXT2_INDEX_FL) || LINUX_S_ISDIR(inode->i_mode))
+		return;
+	blk = first_block_of(w);
+	if (blk && e2q_meta_mark_range(w, blk, 1) == 0 && w->opts->role)
+		w->opts->role(w->opts->role_priv, blk, 1, E2Q_META_DIR, w->ino);
+}
+
 /*
  * e2fsck's check_is_really_dir(): a device, FIFO or socket whose i_block[0]
  * is set has its first block read, to see whether it looks like a
@@ -277,8 +304,8 @@ static void mark_special_first_block(struct walk *w, char *tree_bufs)
 	    (inode->i_flags & EXT4_EXTENTS_FL)) {
 		w->all_blocks = 0;
 		e2q_meta_walk_extent_tree(w, tree_bufs);	/* bmap reads it */
-		if (ext2fs_bmap2(fs, w->ino, inode, NULL, 0, 0, NULL, &blk) ||
-		    !blk)
+		blk = first_block_of(w);
+		if (!blk)
 			return;
 	} else {
 		for (i = 0; i < EXT2_N_BLOCKS; i++) {
@@ -327,6 +354,7 @@ void e2q_meta_walk_inode(struct walk *w, ext2_ino_t ino, char *tree_bufs)
 		walk_inode_blocks(w, tree_bufs);
 	else if (ino == EXT2_ROOT_INO || ino >= EXT2_FIRST_INODE(w->fs->super))
 		mark_special_first_block(w, tree_bufs);
+	mark_false_htree_root(w);
 	w->ino = 0;
 }
 
