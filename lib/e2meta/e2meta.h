@@ -18,6 +18,15 @@
  * opens with the same -b.  Block 0 of a 1 KiB-block filesystem (the boot
  * block, before s_first_data_block) is marked too, unlike e2image.
  *
+ * Also marked, beyond e2image, the blocks that e2fsck -fn reads and a walk
+ * of what is in use leaves out, so that e2fsck on the image says what it
+ * says on the filesystem (the list is in README.md): EA-inode values, the
+ * blocks that damaged structures lead e2fsck to (mark_metadata.c,
+ * walk_trees.c), inode table blocks that directory entries name in
+ * unused tails (mark_dir_targets.c), and what e2fsck falls back to: the
+ * journal's s_jnl_blocks, the backup superblock and descriptors of group
+ * 1 (mark_fallbacks.c).
+ *
  * Damaged filesystems: every block number is checked against the
  * filesystem before it is marked or read; a tree block met twice (a loop)
  * is walked once; a group whose inode table cannot be read is skipped; blocks
