@@ -41,6 +41,17 @@ struct e2q_export_view {
 };
 
 /*
+ * How many blocks long the image is: the filesystem's, or the device's when
+ * the walk found it shorter (so that e2fsck on the image sees that size).
+ */
+static inline blk64_t e2q_export_image_blocks(const struct e2q_export_view *x)
+{
+	if (x->stats && x->stats->device_blocks)
+		return x->stats->device_blocks;
+	return ext2fs_blocks_count(x->fs->super);
+}
+
+/*
  * A sink writes one image format, in a struct that begins with struct
  * e2q_sink and is `size` bytes long: the driver allocates it zeroed once the
  * output is open and calls plan() once; plan() and each end_pass()

@@ -254,8 +254,6 @@ static int e2fsck_would_use_backup(const struct e2q_options *o, int is_qcow,
 	ext2_filsys fs;
 	int multi;
 
-	if (descriptors_on_demand(o))
-		flags |= EXT2_FLAG_SUPER_ONLY;
 	*err = open_at(o, is_qcow, flags, 0, 0, &fs);
 	if (!*err) {
 		int saved = fs->default_bitmap_type;
@@ -360,13 +358,17 @@ static errcode_t open_as_e2fsck(const struct e2q_options *o, int is_qcow,
 	errcode_t err;
 
 	choose_as_e2fsck(o, is_qcow, &c, &healthy);
-	if (healthy) {		/* as open_with_blocksize() would open it */
+	/*
+	 * A sound primary is kept as open_with_blocksize() would open it,
+	 * unless the descriptors are to stay on the disk: then it is opened
+	 * again without them (the check held them, for a moment).
+	 */
+	if (healthy && descriptors_on_demand(o))
+		ext2fs_close_free(&healthy);
+	if (healthy) {
 		healthy->flags |= EXT2_FLAG_IGNORE_CSUM_ERRORS;
-		err = check_descriptors_readable(healthy);
-		if (err)
-			ext2fs_close_free(&healthy);
 		*fs = healthy;
-		return err;
+		return 0;
 	}
 	if (c.superblock &&
 	    !open_with_blocksize(o, is_qcow, c.superblock, c.blocksize, fs)) {

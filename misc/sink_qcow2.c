@@ -138,7 +138,7 @@ static errcode_t new_writer(struct qcow2_sink *q)
 	if (err)
 		return err;
 	memset(&p, 0, sizeof(p));
-	p.virtual_size = ext2fs_blocks_count(x->fs->super) * x->fs->blocksize;
+	p.virtual_size = e2q_export_image_blocks(x) * x->fs->blocksize;
 	p.cluster_bits = q->cluster_bits;
 	p.compression_type = (unsigned int) x->opts->compress_type;
 	p.stream = x->out->is_stream;

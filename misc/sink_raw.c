@@ -28,7 +28,7 @@ static errcode_t raw_plan(struct e2q_sink *s, struct e2q_pass *first)
 		flags |= E2Q_RAW_KEEP_ZEROS;
 	*first = (struct e2q_pass) { _("Copying"), 1 };
 	return e2q_raw_output_new(x->out->fd, x->opts->dst_offset,
-				  ext2fs_blocks_count(x->fs->super) *
+				  e2q_export_image_blocks(x) *
 				  x->fs->blocksize, x->fs->blocksize, flags,
 				  &r->raw);
 }

@@ -23,10 +23,20 @@
  * EXT2_FLAG_JOURNAL_DEV_OK): every block from s_first_data_block on (its
  * superblock, the journal superblock, the log), without roles.
  *
+ * Also marked, beyond e2image, the blocks that e2fsck -fn reads and a walk
+ * of what is in use leaves out, so that e2fsck on the image says what it
+ * says on the filesystem (the list is in README.md): EA-inode values, the
+ * blocks that damaged structures lead e2fsck to (mark_metadata.c,
+ * walk_trees.c), inode table blocks that directory entries name in
+ * unused tails (mark_dir_targets.c), and what e2fsck falls back to: the
+ * journal's s_jnl_blocks, the backup superblock and descriptors of group
+ * 1 (mark_fallbacks.c).
+ *
  * Damaged filesystems: every block number is checked against the
  * filesystem before it is marked or read; a tree block met twice (a loop)
  * is walked once; a group whose inode table cannot be read is skipped; blocks
- * past the end of a truncated device are left unmarked.  Each problem is
+ * past the end of a truncated device are left unmarked (stats->device_blocks
+ * says where the device ends).  Each problem is
  * reported once through options->problem, and the walk goes on.
  *
  * Errors are errcode_t from libext2fs or e2q_err.h; nothing is printed.
@@ -70,6 +80,12 @@ struct e2q_meta_stats {
 	blk64_t marked_blocks;		/* blocks set in the map */
 	ext2_ino_t inodes_in_use;	/* inodes with links that were walked */
 	unsigned int problems;		/* calls made to options->problem */
+	/*
+	 * a device shorter than its filesystem: the blocks it holds (the
+	 * image is made that long, so that e2fsck sees the same device
+	 * size); 0 when the whole filesystem is there
+	 */
+	blk64_t device_blocks;
 };
 
 errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,

@@ -66,28 +66,95 @@ void e2q_meta_mark_data(struct walk *w, blk64_t blk, blk64_t count)
 {
 	if (!w->all_blocks || e2q_meta_mark_range(w, blk, count))
 		return;
+	if (w->role == E2Q_META_DIR)
+		e2q_meta_note_dir_blocks(w, blk, count);
 	if (w->opts->role)
 		w->opts->role(w->opts->role_priv, blk, count,
 			      w->role ? w->role : E2Q_META_FILE_DATA, w->ino);
 }
 
 /*
- * Marks a block of an extent or indirect tree; returns 0 when it may be read
- * and walked, -1 when it lies outside or was walked already (a loop).
+ * Marked blocks come in runs (inode tables, directories, trees): an rbtree
+ * bitmap holds each run in one node, where a bit array would cost a bit per
+ * block of the filesystem (3.2 GiB for 100 TiB of 4 KiB blocks).
  */
-int e2q_meta_claim_mapping_block(struct walk *w, blk64_t blk)
+static errcode_t allocate_rbtree(ext2_filsys fs, int per_block,
+				 const char *descr, ext2fs_block_bitmap *ret)
 {
+	int saved = fs->default_bitmap_type;
+	errcode_t err;
+
+	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+	if (per_block)
+		err = ext2fs_allocate_subcluster_bitmap(fs, descr, ret);
+	else
+		err = ext2fs_allocate_block_bitmap(fs, descr, ret);
+	fs->default_bitmap_type = saved;
+	return err;
+}
+
+/*
+ * Tree blocks are few and clustered: an rbtree bitmap holds them in a few
+ * KiB where a bit array would cost a bit per block of the filesystem.
+ */
+static errcode_t allocate_sparse_bitmap(ext2_filsys fs,
+					ext2fs_block_bitmap *ret)
+{
+	return allocate_rbtree(fs, 1, "walked tree blocks", ret);
+}
+
+/* Frees the maps of walked tree blocks: the next walk starts afresh. */
+void e2q_meta_forget_tree_blocks(struct walk *w)
+{
+	unsigned int i;
+
+	for (i = 0; i < E2Q_META_TREE_LEVELS; i++) {
+		if (w->mapping_seen[i])
+			ext2fs_free_block_bitmap(w->mapping_seen[i]);
+		w->mapping_seen[i] = NULL;
+	}
+}
+
+/*
+ * Marks a block of an extent or indirect tree met at `level`; returns 0 when
+ * it may be read and walked, -1 when it lies outside or was walked at that
+ * level already (a loop).
+ */
+int e2q_meta_claim_mapping_block(struct walk *w, blk64_t blk,
+				 unsigned int level)
+{
+	ext2fs_block_bitmap *seen;
+
 	if (e2q_meta_mark_range(w, blk, 1))
 		return -1;
-	if (ext2fs_fast_test_block_bitmap2(w->mapping_seen, blk)) {
+	if (level >= E2Q_META_TREE_LEVELS)
+		return -1;
+	seen = &w->mapping_seen[level];
+	if (!*seen && allocate_sparse_bitmap(w->fs, seen)) {
+		e2q_meta_report(w, EXT2_ET_NO_MEMORY);
+		return -1;
+	}
+	if (ext2fs_fast_test_block_bitmap2(*seen, blk)) {
 		e2q_meta_report(w, E2Q_ET_META_TREE_LOOP);
 		return -1;
 	}
-	ext2fs_fast_mark_block_bitmap2(w->mapping_seen, blk);
+	ext2fs_fast_mark_block_bitmap2(*seen, blk);
 	if (w->opts->role)
 		w->opts->role(w->opts->role_priv, blk, 1, E2Q_META_TREE,
 			      w->ino);
 	return 0;
+}
+
+/*
+ * A group whose descriptor checksum is wrong: libext2fs (and so e2fsck)
+ * does not trust its BLOCK_UNINIT and INODE_UNINIT flags and reads its
+ * bitmaps anyway; its itable_unused is not trusted either.
+ */
+static int group_flags_untrusted(struct walk *w, dgrp_t g)
+{
+	return w->whole_tables ||
+	       (ext2fs_has_group_desc_csum(w->fs) &&
+		!ext2fs_group_desc_csum_verify(w->fs, g));
 }
 
 static void mark_group_tables(struct walk *w, dgrp_t g,
@@ -95,18 +162,21 @@ static void mark_group_tables(struct walk *w, dgrp_t g,
 {
 	ext2_filsys fs = w->fs;
 	int csum = ext2fs_has_group_desc_csum(fs);
+	int untrusted = group_flags_untrusted(w, g);
 
 	w->group = g;
-	if (!(gi->flags & EXT2_BG_BLOCK_UNINIT) && gi->block_bitmap)
+	if ((untrusted || !(gi->flags & EXT2_BG_BLOCK_UNINIT)) &&
+	    gi->block_bitmap)
 		e2q_meta_mark_range(w, gi->block_bitmap, 1);
-	if (!(gi->flags & EXT2_BG_INODE_UNINIT) && gi->inode_bitmap)
+	if ((untrusted || !(gi->flags & EXT2_BG_INODE_UNINIT)) &&
+	    gi->inode_bitmap)
 		e2q_meta_mark_range(w, gi->inode_bitmap, 1);
-	if ((w->opts->whole_inode_tables ||
-	     !(gi->flags & EXT2_BG_INODE_UNINIT)) && gi->inode_table) {
+	if ((untrusted || !(gi->flags & EXT2_BG_INODE_UNINIT)) &&
+	    gi->inode_table) {
 		blk64_t n = fs->inode_blocks_per_group;
 		blk64_t unused = 0;
 
-		if (!w->opts->whole_inode_tables && csum)
+		if (!untrusted && csum)
 			unused = gi->itable_unused /
 				 EXT2_INODES_PER_BLOCK(fs->super);
 		e2q_meta_mark_range(w, gi->inode_table,
@@ -114,8 +184,25 @@ static void mark_group_tables(struct walk *w, dgrp_t g,
 	}
 }
 
+errcode_t e2q_meta_mark_group_tables(struct walk *w)
+{
+	struct e2q_group_reader gr;
+	struct e2q_group_info gi;
+	errcode_t err;
+	dgrp_t g;
+
+	err = e2q_group_reader_open(w->fs, &gr);
+	for (g = 0; !err && g < w->fs->group_desc_count; g++) {
+		err = e2q_group_reader_get(&gr, g, &gi);
+		if (!err)
+			mark_group_tables(w, g, &gi);
+	}
+	e2q_group_reader_close(&gr);
+	return err;
+}
+
 /* A superblock and the group descriptors that follow it. */
-static void mark_superblock(struct walk *w, blk64_t super)
+void e2q_meta_mark_superblock(struct walk *w, blk64_t super)
 {
 	unsigned long j;
 
@@ -128,27 +215,20 @@ static void mark_superblock(struct walk *w, blk64_t super)
 static errcode_t mark_fixed_metadata(struct walk *w)
 {
 	ext2_filsys fs = w->fs;
-	struct e2q_group_reader gr;
-	struct e2q_group_info gi;
-	errcode_t err;
-	dgrp_t g;
 
-	mark_superblock(w, fs->super->s_first_data_block);
+	e2q_meta_mark_superblock(w, fs->super->s_first_data_block);
 	if (w->opts->superblock)
-		mark_superblock(w, w->opts->superblock);
+		e2q_meta_mark_superblock(w, w->opts->superblock);
 	if (ext2fs_has_feature_mmp(fs->super) && fs->super->s_mmp_block)
 		e2q_meta_mark_range(w, fs->super->s_mmp_block, 1);
-	err = e2q_group_reader_open(fs, &gr);
-	for (g = 0; !err && g < fs->group_desc_count; g++) {
-		err = e2q_group_reader_get(&gr, g, &gi);
-		if (!err)
-			mark_group_tables(w, g, &gi);
-	}
-	e2q_group_reader_close(&gr);
-	return err;
+	return e2q_meta_mark_group_tables(w);
 }
 
-/* Inodes whose every block is metadata, as e2image counts them. */
+/*
+ * Inodes whose every block is metadata, as e2image counts them, and the
+ * values of extended attributes stored in inodes (ea_inode), whose hash
+ * e2fsck checks.
+ */
 static int all_blocks_are_metadata(ext2_filsys fs, ext2_ino_t ino,
 				   const struct ext2_inode *inode)
 {
@@ -200,24 +280,115 @@ static void walk_inode_blocks(struct walk *w, char *tree_bufs)
 		e2q_meta_walk_indirect_tree(w, tree_bufs);
 }
 
-static void walk_one_inode(struct walk *w, ext2_ino_t ino, char *tree_bufs)
+/* The block of logical block 0 of w->inode, as libext2fs maps it; 0: none. */
+static blk64_t first_block_of(struct walk *w)
+{
+	blk64_t blk = 0;
+
+	if (ext2fs_bmap2(w->fs, w->ino, (struct ext2_inode *) &w->inode, NULL,
+			 0, 0, NULL, &blk))
+		return 0;
+	return blk;
+}
+
+/*
+ * e2fsck's handle_htree(): an inode that is not a directory but has the
+ * htree flag set has its logical block 0 read as an htree root.
+ */
+static void mark_false_htree_root(struct walk *w)
+{
+	struct ext2_inode *inode = (struct ext2_inode *) &w->inode;
+	blk64_t blk;
+
+	if (!(inode->i_flags & EXT2_INDEX_FL) || LINUX_S_ISDIR(inode->i_mode))
+		return;
+	blk = first_block_of(w);
+	if (blk && e2q_meta_mark_range(w, blk, 1) == 0 && w->opts->role)
+		w->opts->role(w->opts->role_priv, blk, 1, E2Q_META_DIR, w->ino);
+}
+
+/*
+ * e2fsck's check_is_really_dir(): a device, FIFO or socket whose i_block[0]
+ * is set has its first block read, to see whether it looks like a
+ * directory, unless its block numbers rule that out (one outside the
+ * filesystem) or it is a plausible device (one link, nothing past
+ * i_block[3]).  Extent-mapped, the block of logical block 0 is read.
+ */
+static void mark_special_first_block(struct walk *w, char *tree_bufs)
+{
+	struct ext2_inode *inode = (struct ext2_inode *) &w->inode;
+	ext2_filsys fs = w->fs;
+	__u16 mode = inode->i_mode;
+	blk64_t blk = 0;
+	int i, not_device = 0;
+
+	if (LINUX_S_ISDIR(mode) || LINUX_S_ISREG(mode) || LINUX_S_ISLNK(mode) ||
+	    !inode->i_block[0])
+		return;
+	if (ext2fs_has_feature_inline_data(fs->super) &&
+	    (inode->i_flags & EXT4_INLINE_DATA_FL))
+		return;
+	if (ext2fs_has_feature_extents(fs->super) &&
+	    (inode->i_flags & EXT4_EXTENTS_FL)) {
+		w->all_blocks = 0;
+		e2q_meta_walk_extent_tree(w, tree_bufs);	/* bmap reads it */
+		blk = first_block_of(w);
+		if (!blk)
+			return;
+	} else {
+		for (i = 0; i < EXT2_N_BLOCKS; i++) {
+			blk64_t b = inode->i_block[i];
+
+			if (!b)
+				continue;
+			if (i >= 4)
+				not_device++;
+			if (b < fs->super->s_first_data_block ||
+			    b >= ext2fs_blocks_count(fs->super))
+				return;
+		}
+		if ((LINUX_S_ISCHR(mode) || LINUX_S_ISBLK(mode)) &&
+		    inode->i_links_count == 1 && !not_device)
+			return;
+		blk = inode->i_block[0];
+	}
+	if (e2q_meta_mark_range(w, blk, 1) == 0 && w->opts->role)
+		w->opts->role(w->opts->role_priv, blk, 1, E2Q_META_DIR, w->ino);
+}
+
+/*
+ * Walks w->inode, inode number ino.  The bad-blocks inode has no links and
+ * no mode: only its indirect blocks are walked, which e2fsck reads (the
+ * blocks they list are bad, not metadata).
+ */
+void e2q_meta_walk_inode(struct walk *w, ext2_ino_t ino, char *tree_bufs)
 {
 	struct ext2_inode *inode = (struct ext2_inode *) &w->inode;
 	blk64_t acl = ext2fs_file_acl_block(w->fs, inode);
 
 	w->ino = ino;
+	if (ino == EXT2_BAD_INO) {
+		w->all_blocks = 0;
+		w->role = 0;
+		e2q_meta_walk_indirect_tree(w, tree_bufs);
+		w->ino = 0;
+		return;
+	}
 	w->stats->inodes_in_use++;
 	if (acl && e2q_meta_mark_range(w, acl, 1) == 0 && w->opts->role)
 		w->opts->role(w->opts->role_priv, acl, 1, E2Q_META_XATTR,
 			      ino);
 	if (ext2fs_inode_has_valid_blocks2(w->fs, inode))
 		walk_inode_blocks(w, tree_bufs);
+	else if (ino == EXT2_ROOT_INO || ino >= EXT2_FIRST_INODE(w->fs->super))
+		mark_special_first_block(w, tree_bufs);
+	mark_false_htree_root(w);
 	w->ino = 0;
 }
 
 /*
  * The end of a group stops the scan (get_next_inode returns the code, with
- * at_group_end set), so that walk_inodes() picks the next group itself.
+ * at_group_end set), so that e2q_meta_walk_inodes() picks the next group itself.
  */
 static errcode_t stop_at_group_end(ext2_filsys fs EXT2FS_ATTR((unused)),
 				   ext2_inode_scan scan EXT2FS_ATTR((unused)),
@@ -226,6 +397,21 @@ static errcode_t stop_at_group_end(ext2_filsys fs EXT2FS_ATTR((unused)),
 {
 	((struct walk *) priv)->at_group_end = 1;
 	return E2Q_ET_RANGE;
+}
+
+/*
+ * An inode in a block that the bad-blocks inode lists: the scan does not
+ * read it, nor does e2fsck's pass 1, but e2fsck reads it (and a
+ * directory's blocks) to name paths.
+ */
+static void walk_inode_in_bad_block(struct walk *w, ext2_ino_t ino,
+				    char *tree_bufs)
+{
+	struct ext2_inode *inode = (struct ext2_inode *) &w->inode;
+
+	if (ext2fs_read_inode_full(w->fs, ino, inode, sizeof(w->inode)) == 0 &&
+	    inode->i_links_count)
+		e2q_meta_walk_inode(w, ino, tree_bufs);
 }
 
 /*
@@ -244,10 +430,15 @@ static errcode_t walk_group_inodes(struct walk *w, ext2_inode_scan scan,
 	while (!err) {
 		err = ext2fs_get_next_inode_full(scan, &ino, inode,
 						 sizeof(w->inode));
+		if (err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE) {
+			walk_inode_in_bad_block(w, ino, tree_bufs);
+			err = 0;
+			continue;
+		}
 		if (!err && ino == 0)
 			return 0;
-		if (!err && inode->i_links_count)
-			walk_one_inode(w, ino, tree_bufs);
+		if (!err && (inode->i_links_count || ino == EXT2_BAD_INO))
+			e2q_meta_walk_inode(w, ino, tree_bufs);
 	}
 	if (w->at_group_end || err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE ||
 	    err == ENOMEM)
@@ -262,9 +453,11 @@ static errcode_t walk_group_inodes(struct walk *w, ext2_inode_scan scan,
  * the scan's EXT2_SF_DO_LAZY does: the scan tests that flag for every
  * inode, which costs a read of the descriptor block each time when the
  * descriptors stay on the disk (group_desc.h); here it is read once a
- * group, from the group reader.
+ * group, from the group reader.  Inodes in blocks of the bad-blocks list,
+ * which the scan leaves out, are read one by one; the bad-blocks inode has
+ * no links, but e2fsck reads its indirect blocks: it is walked too.
  */
-static errcode_t walk_inodes(struct walk *w, char *tree_bufs)
+errcode_t e2q_meta_walk_inodes(struct walk *w, char *tree_bufs)
 {
 	ext2_filsys fs = w->fs;
 	int buffer_blocks = (int) (SCAN_BUFFER_BYTES / fs->blocksize);
@@ -328,6 +521,7 @@ static void trim_to_device(struct walk *w, char *buf)
 		*(block_is_readable(fs, mid, buf) ? &good : &bad) = mid;
 	}
 	w->group = ext2fs_group_of_blk2(fs, bad);
+	w->stats->device_blocks = bad;
 	e2q_meta_report(w, E2Q_ET_DEVICE_TOO_SMALL);
 	while (bad < end) {
 		blk64_t n = end - bad > (1U << 30) ? 1U << 30 : end - bad;
@@ -335,26 +529,6 @@ static void trim_to_device(struct walk *w, char *buf)
 		ext2fs_unmark_block_bitmap_range2(w->map, bad, (unsigned int) n);
 		bad += n;
 	}
-}
-
-/*
- * Marked blocks come in runs (inode tables, directories, trees): an rbtree
- * bitmap holds each run in one node, where a bit array would cost a bit per
- * block of the filesystem (3.2 GiB for 100 TiB of 4 KiB blocks).
- */
-static errcode_t allocate_rbtree(ext2_filsys fs, int per_block,
-				 const char *descr, ext2fs_block_bitmap *ret)
-{
-	int saved = fs->default_bitmap_type;
-	errcode_t err;
-
-	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
-	if (per_block)
-		err = ext2fs_allocate_subcluster_bitmap(fs, descr, ret);
-	else
-		err = ext2fs_allocate_block_bitmap(fs, descr, ret);
-	fs->default_bitmap_type = saved;
-	return err;
 }
 
 /*
@@ -409,7 +583,7 @@ errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
 			ext2fs_block_bitmap map, struct e2q_meta_stats *stats)
 {
 	struct walk w;
-	char *bufs;
+	char *bufs = NULL;
 	errcode_t err;
 
 	memset(&w, 0, sizeof(w));
@@ -423,19 +597,27 @@ errcode_t e2q_meta_mark(ext2_filsys fs, const struct e2q_meta_options *opts,
 		return e2q_meta_for_each_run(fs, map, ~(blk64_t) 0, count_run,
 					     &stats->marked_blocks);
 	}
-	err = allocate_rbtree(fs, 1, "walked tree blocks", &w.mapping_seen);
-	if (err)
-		return err;
 	err = ext2fs_get_array(E2Q_META_TREE_BUFFERS, fs->blocksize, &bufs);
 	if (!err) {
+		w.whole_tables = opts->whole_inode_tables;
+		if (!w.whole_tables && e2q_meta_has_unused_itable(fs))
+			err = allocate_sparse_bitmap(fs, &w.dir_blocks);
+	}
+	if (!err)
 		err = mark_fixed_metadata(&w);
+	if (!err) {
+		err = e2q_meta_walk_inodes(&w, bufs);
 		if (!err)
-			err = walk_inodes(&w, bufs);
+			e2q_meta_mark_dir_targets(&w);
+		if (!err)
+			err = e2q_meta_mark_fallbacks(&w, bufs);
 		if (!err)
 			trim_to_device(&w, bufs);
-		ext2fs_free_mem(&bufs);
 	}
-	ext2fs_free_block_bitmap(w.mapping_seen);
+	ext2fs_free_mem(&bufs);
+	if (w.dir_blocks)
+		ext2fs_free_block_bitmap(w.dir_blocks);
+	e2q_meta_forget_tree_blocks(&w);
 	if (!err)
 		err = e2q_meta_for_each_run(fs, map, ~(blk64_t) 0, count_run,
 					    &stats->marked_blocks);

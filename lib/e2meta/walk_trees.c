@@ -11,6 +11,12 @@
  * filesystem they mark exactly what block_iterate3 visits: every tree block
  * and, for inodes whose data is metadata, every block of every extent
  * (initialised or not) or every block the indirect tree maps.
+ *
+ * On a damaged one they read what libext2fs, and so e2fsck, reads: a node
+ * is an index or a leaf by its distance from the root, whatever its own
+ * eh_depth says, and a block that is met at two levels (an IND that is also
+ * its inode's DIND) is walked at each; only a block met twice at one level
+ * is a loop.
  */
 #include "config.h"
 
@@ -26,16 +32,19 @@
 #define EXTENT_ENTRY_BYTES	12
 #define EXTENT_MAGIC		0xf30a
 
-/* Checks a node's header: returns its entry count, or -1 when invalid. */
-static int extent_node_entries(const void *node, unsigned int bytes,
-			       unsigned int depth)
+/*
+ * Checks a node's header as ext2fs_extent_header_verify() does (its depth
+ * is not checked: libext2fs goes by the root's): returns its entry count,
+ * or -1 when invalid.
+ */
+static int extent_node_entries(const void *node, unsigned int bytes)
 {
 	const struct ext3_extent_header *eh = node;
 	unsigned int entries = ext2fs_le16_to_cpu(eh->eh_entries);
 	unsigned int max = ext2fs_le16_to_cpu(eh->eh_max);
 
 	if (ext2fs_le16_to_cpu(eh->eh_magic) != EXTENT_MAGIC ||
-	    ext2fs_le16_to_cpu(eh->eh_depth) != depth || entries > max ||
+	    entries > max ||
 	    max > (bytes - EXTENT_ENTRY_BYTES) / EXTENT_ENTRY_BYTES)
 		return -1;
 	return (int) entries;
@@ -61,11 +70,12 @@ static void mark_leaf_extents(struct walk *w, const void *node, int entries)
 }
 
 /* Reads tree block blk into buf after claiming it; 0 when it may be used. */
-static int read_tree_block(struct walk *w, blk64_t blk, char *buf)
+static int read_tree_block(struct walk *w, blk64_t blk, unsigned int level,
+			   char *buf)
 {
 	errcode_t err;
 
-	if (e2q_meta_claim_mapping_block(w, blk))
+	if (e2q_meta_claim_mapping_block(w, blk, level))
 		return -1;
 	err = io_channel_read_blk64(w->fs->io, blk, 1, buf);
 	if (err) {
@@ -84,12 +94,15 @@ static void walk_extent_node(struct walk *w, const char *node,
 {
 	const struct ext3_extent_idx *ix;
 	unsigned int bs = w->fs->blocksize;
-	int i, entries = extent_node_entries(node, bytes, depth);
+	int i, entries = extent_node_entries(node, bytes);
 
 	if (entries < 0) {
 		e2q_meta_report(w, EXT2_ET_EXTENT_HEADER_BAD);
 		return;
 	}
+	if (ext2fs_le16_to_cpu(((const struct ext3_extent_header *)
+				node)->eh_depth) != depth)
+		e2q_meta_report(w, EXT2_ET_EXTENT_HEADER_BAD);
 	if (depth == 0) {
 		mark_leaf_extents(w, node, entries);
 		return;
@@ -100,7 +113,7 @@ static void walk_extent_node(struct walk *w, const char *node,
 		blk64_t child = ext2fs_le32_to_cpu(ix[i].ei_leaf) |
 			((blk64_t) ext2fs_le16_to_cpu(ix[i].ei_leaf_hi) << 32);
 
-		if (read_tree_block(w, child, free) == 0)
+		if (read_tree_block(w, child, depth - 1, free) == 0)
 			walk_extent_node(w, free, bs, depth - 1, free + bs);
 	}
 }
@@ -111,10 +124,10 @@ void e2q_meta_walk_extent_tree(struct walk *w, char *bufs)
 		(const struct ext3_extent_header *) w->inode.i_block;
 	unsigned int depth = ext2fs_le16_to_cpu(root->eh_depth);
 
-	if (depth > E2Q_META_MAX_EXTENT_DEPTH) {
+	if (depth > E2Q_META_MAX_EXTENT_DEPTH)
 		e2q_meta_report(w, EXT2_ET_EXTENT_HEADER_BAD);
+	if (depth > E2Q_META_WALK_DEPTH)
 		return;
-	}
 	walk_extent_node(w, (const char *) w->inode.i_block,
 			 sizeof(w->inode.i_block), depth, bufs);
 }
@@ -129,7 +142,7 @@ static void walk_indirect_block(struct walk *w, blk64_t blk,
 	unsigned int i, n = w->fs->blocksize / 4;
 	const __u32 *entries = (const __u32 *) free;
 
-	if (read_tree_block(w, blk, free))
+	if (read_tree_block(w, blk, level, free))
 		return;
 	for (i = 0; i < n; i++) {
 		blk64_t b = ext2fs_le32_to_cpu(entries[i]);
