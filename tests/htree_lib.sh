@@ -15,13 +15,13 @@ absent() {
 # entries IMAGE INO: "INODE NAME" for each entry of directory INO.
 entries() {
 	debugfs -R "ls -p <$2>" "$1" 2>/dev/null |
-		awk -F/ 'NF >= 7 && $6 != "." && $6 != ".." { print $2, $6 }'
+		awk -F/ 'NF >= 7 && $6 != "" && $6 != "." && $6 != ".." { print $2, $6 }'
 }
 
 # names IMAGE INO: the names of directory INO, one a line, not . and ..
 names() {
 	debugfs -R "ls -p <$2>" "$1" 2>/dev/null |
-		awk -F/ 'NF >= 7 && $6 != "." && $6 != ".." { print $6 }'
+		awk -F/ 'NF >= 7 && $6 != "" && $6 != "." && $6 != ".." { print $6 }'
 }
 
 ino_of() {

@@ -20,11 +20,15 @@
  *    the root stays; names of one or two characters stay when a directory
  *    has more of that length than names can be made); the bytes after each
  *    name in its record are zeroed (deleted names live there);
- *  - htree directories become linear: the index flag is cleared in the inode,
- *    the root keeps "." and "..", index blocks become empty leaf blocks;
- *  - fast and slow symlink targets: every byte but '/' is replaced;
+ *  - htree directories keep their index (index blocks keep every byte but
+ *    unused entry slots, zeroed), and each new name hashes into the range
+ *    of its leaf, or outside it on the side the old one was
+ *    (scramble_htree.c); one whose root cannot be read is made linear;
+ *    in casefolded directories names are [a-z0-9]; encrypted directories,
+ *    symlinks and encryption contexts are kept;
+ *  - other fast and slow symlink targets: every byte but '/' is replaced;
  *  - extended attribute values are zeroed (unless keep_xattrs), in xattr
- *    blocks and in inodes, with their hashes recomputed;
+ *    blocks, in inodes and in EA inodes, with their hashes recomputed;
  *  - inline-data directories are scrambled like directory blocks;
  *  - journal blocks other than the journal superblock are zeroed (they may
  *    hold copies of directory blocks); the stats count them;
@@ -38,8 +42,11 @@
  * Memory: one record per directory / symlink / xattr / journal run; the
  * plan holds 16 bytes per directory block whose names do not all start at
  * 0 (in practice, a directory's blocks after its first), and 8 per name
- * length such a block carries on.  prepare() also holds, while it runs, a
- * counter per (directory, name length) and a 1 MiB read buffer.
+ * length such a block carries on; for htree directories, 40 bytes per
+ * block and 4 per entry.  prepare() also holds, while it runs, a counter
+ * per (directory, name length), a 1 MiB read buffer, and for two htree
+ * directories at a time about 40 bytes per entry and 21 per block; it
+ * names one directory on a second thread while it reads the next.
  * Errors: errno values (ENOMEM; EINVAL: scrambling before prepare()); a
  * directory block that prepare() cannot read is left out of the plan, and
  * the read that follows, the export's own, reports the failure.

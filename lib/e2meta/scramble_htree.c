@@ -61,6 +61,7 @@ struct hentry {
 struct leafrec {
 	uint32_t lblk;
 	uint32_t first, count;	/* its entries, in order */
+	uint64_t key;		/* its range, to sort by (group_entries()) */
 };
 
 struct hdir {
@@ -368,7 +369,7 @@ static errcode_t add_leafrec(struct hdir *d, uint32_t lblk, uint32_t first)
 		d->leaves_cap = cap;
 	}
 	d->leaves[d->nleaves++] = (struct leafrec) {
-		lblk, first, (uint32_t) d->ne - first };
+		lblk, first, (uint32_t) d->ne - first, 0 };
 	return 0;
 }
 
@@ -419,8 +420,6 @@ static void collect_leaves(struct hdir *d)
 /* the trials */
 
 /* Leaves in the order of their ranges (by_range), for the slots. */
-static const struct hdir *sorting;
-
 static uint64_t range_key(const struct hdir *d, uint32_t lblk)
 {
 	if (d->kind[lblk] != BLK_LEAF)
@@ -433,10 +432,9 @@ static uint64_t range_key(const struct hdir *d, uint32_t lblk)
 static int by_range(const void *a, const void *b)
 {
 	const struct leafrec *x = a, *y = b;
-	uint64_t kx = range_key(sorting, x->lblk), ky = range_key(sorting, y->lblk);
 
-	if (kx != ky)
-		return kx < ky ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
 	return x->first < y->first ? -1 : x->first > y->first;
 }
 
@@ -699,7 +697,8 @@ static struct hentry *group_entries(struct hdir *d)
 		sum += n;
 	}
 	memcpy(order, d->leaves, d->nleaves * sizeof(*order));
-	sorting = d;
+	for (i = 0; i < d->nleaves; i++)
+		order[i].key = range_key(d, order[i].lblk);
 	qsort(order, d->nleaves, sizeof(*order), by_range);
 	for (i = 0; i < d->nleaves; i++)
 		for (k = order[i].first; k < order[i].first + order[i].count; k++)
