@@ -133,6 +133,8 @@ static void show_progress(void *priv, uint64_t offset)
 	e2q_progress_update(priv, offset);
 }
 
+#define HOLE_GRAIN	4096U
+
 static enum e2q_exit convert(const struct e2q_options *o, e2q_qcow_image *img,
 			     struct e2q_output *out)
 {
@@ -148,8 +150,12 @@ static enum e2q_exit convert(const struct e2q_options *o, e2q_qcow_image *img,
 	if (out->in_place && !out->is_stream)
 		flags |= E2Q_RAW_KEEP_ZEROS;
 	e2q_progress_start(&progress, o->progress, _("Converting"), size, 1);
+	/* zeros become holes a page at a time, also inside large clusters
+	 * (an image of a huge filesystem has 2 MiB ones, mostly zeros) */
 	err = e2q_raw_output_new(out->fd, o->dst_offset, size,
-				 e2q_qcow_cluster_size(img), flags, &raw);
+				 e2q_qcow_cluster_size(img) < HOLE_GRAIN ?
+				 e2q_qcow_cluster_size(img) : HOLE_GRAIN,
+				 flags, &raw);
 	if (!err) {
 		e2q_raw_output_on_progress(raw, show_progress, &progress);
 		err = e2q_qcow_convert_to_raw(img, raw, &problem);
