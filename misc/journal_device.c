@@ -98,6 +98,10 @@ enum e2q_exit e2q_find_journal_device(const struct e2q_options *o,
 		return E2Q_EXIT_OK;
 	}
 	if (o->journal_device) {
+		if (strcmp(o->dest, "-") == 0)
+			return e2q_fail(E2Q_EXIT_USAGE, 0, "%s",
+					_("--journal-device needs an IMAGE file "
+					  "to write the journal's image beside"));
 		*dev = o->journal_device;
 		return check_journal_device(fs, *dev);
 	}

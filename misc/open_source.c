@@ -240,6 +240,22 @@ static int primary_is_unusable(errcode_t err)
 }
 
 /*
+ * ext2fs_check_desc() marks every group's superblock and descriptors in a
+ * bitmap of the whole filesystem: an rbtree (as e2fsck's default) costs a
+ * few extents where a bit array costs a bit per block.
+ */
+static errcode_t check_desc_sparsely(ext2_filsys fs)
+{
+	unsigned short saved = fs->default_bitmap_type;
+	errcode_t err;
+
+	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+	err = ext2fs_check_desc(fs);
+	fs->default_bitmap_type = saved;
+	return err;
+}
+
+/*
  * One open as e2fsck's: the primary; when it is unusable or its group
  * descriptors look bad (and there is more than one group), the backup
  * e2fsck looks for.  1 when that backup opens (c filled), else 0 with
@@ -255,14 +271,8 @@ static int e2fsck_would_use_backup(const struct e2q_options *o, int is_qcow,
 	int multi;
 
 	*err = open_at(o, is_qcow, flags, 0, 0, &fs);
-	if (!*err) {
-		int saved = fs->default_bitmap_type;
-
-		/* its map of the descriptors' blocks: a node per run */
-		fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
-		desc_err = ext2fs_check_desc(fs);
-		fs->default_bitmap_type = saved;
-	}
+	if (!*err)
+		desc_err = check_desc_sparsely(fs);
 	multi = fs && fs->group_desc_count > 1;
 	if (!*err && desc_err && desc_err != ENOMEM &&
 	    desc_err != EXT2_ET_NO_MEMORY && multi) {
