@@ -41,7 +41,8 @@ int e2q_qcow_codec_default_level(enum e2q_qcow_codec_type type);
  * The cluster size, as bits, that a compressed image of `type` should use
  * for `stored_bytes` of blocks of 1 << block_bits bytes on a disk of
  * `virtual_size` bytes: the one of 64 KiB (or a block) up to the type's
- * largest (zstd 512 KiB, deflate 128 KiB) that makes the smallest image by
+ * largest (zstd 256 KiB, deflate 64 KiB: qemu reads larger compressed
+ * clusters far more slowly) that makes the smallest image by
  * an estimate: the table clusters (header, L1, refcount table and block,
  * one L2 table per region of the disk that holds data, counted as if every
  * region did, up to one per stored cluster) plus the compressed data, whose
