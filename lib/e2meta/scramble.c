@@ -487,7 +487,13 @@ static int is_backup_superblock(ext2_filsys fs, blk64_t blk, const char *buf)
  */
 static int is_group0_header(ext2_filsys fs, blk64_t blk)
 {
-	return blk <= fs->super->s_first_data_block + fs->desc_blocks +
+	blk64_t descs = fs->desc_blocks;
+
+	/* with meta_bg, only the first s_first_meta_bg follow the superblock */
+	if (ext2fs_has_feature_meta_bg(fs->super) &&
+	    fs->super->s_first_meta_bg < descs)
+		descs = fs->super->s_first_meta_bg;
+	return blk <= fs->super->s_first_data_block + descs +
 		      fs->super->s_reserved_gdt_blocks;
 }
 
