@@ -13,6 +13,7 @@
 
 #include "nls-enable.h"
 #include "qcowio/qcow_io.h"
+#include "e2meta/group_desc.h"
 #include "misc/e2qcow.h"
 #include "misc/open_source.h"
 
@@ -249,6 +250,8 @@ static errcode_t check_desc_sparsely(ext2_filsys fs)
 	unsigned short saved = fs->default_bitmap_type;
 	errcode_t err;
 
+	if (!fs->group_desc)	/* EXT2_FLAG_SUPER_ONLY */
+		return e2q_group_check_desc(fs);
 	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
 	err = ext2fs_check_desc(fs);
 	fs->default_bitmap_type = saved;
@@ -270,6 +273,8 @@ static int e2fsck_would_use_backup(const struct e2q_options *o, int is_qcow,
 	ext2_filsys fs;
 	int multi;
 
+	if (descriptors_on_demand(o))
+		flags |= EXT2_FLAG_SUPER_ONLY;
 	*err = open_at(o, is_qcow, flags, 0, 0, &fs);
 	if (!*err)
 		desc_err = check_desc_sparsely(fs);
@@ -368,17 +373,13 @@ static errcode_t open_as_e2fsck(const struct e2q_options *o, int is_qcow,
 	errcode_t err;
 
 	choose_as_e2fsck(o, is_qcow, &c, &healthy);
-	/*
-	 * A sound primary is kept as open_with_blocksize() would open it,
-	 * unless the descriptors are to stay on the disk: then it is opened
-	 * again without them (the check held them, for a moment).
-	 */
-	if (healthy && descriptors_on_demand(o))
-		ext2fs_close_free(&healthy);
-	if (healthy) {
+	if (healthy) {		/* as open_with_blocksize() would open it */
 		healthy->flags |= EXT2_FLAG_IGNORE_CSUM_ERRORS;
+		err = check_descriptors_readable(healthy);
+		if (err)
+			ext2fs_close_free(&healthy);
 		*fs = healthy;
-		return 0;
+		return err;
 	}
 	if (c.superblock &&
 	    !open_with_blocksize(o, is_qcow, c.superblock, c.blocksize, fs)) {

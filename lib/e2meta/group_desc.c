@@ -131,3 +131,73 @@ errcode_t e2q_group_reader_get(struct e2q_group_reader *r, dgrp_t g,
 		   (g % per_block) * EXT2_DESC_SIZE(fs->super), info);
 	return 0;
 }
+
+/* The first and last block a group's tables may lie in. */
+static void table_bounds(ext2_filsys fs, dgrp_t g, blk64_t *first,
+			 blk64_t *last)
+{
+	if (ext2fs_has_feature_flex_bg(fs->super)) {
+		*first = fs->super->s_first_data_block;
+		*last = ext2fs_blocks_count(fs->super) - 1;
+	} else {
+		*first = ext2fs_group_first_block2(fs, g);
+		*last = ext2fs_group_last_block2(fs, g);
+	}
+}
+
+/* One group's tables: in bounds, and on no block already taken. */
+static errcode_t check_group(ext2_filsys fs, dgrp_t g,
+			     const struct e2q_group_info *gi,
+			     ext2fs_block_bitmap taken)
+{
+	blk64_t first, last, b;
+
+	table_bounds(fs, g, &first, &last);
+	if (gi->block_bitmap < first || gi->block_bitmap > last ||
+	    ext2fs_test_block_bitmap2(taken, gi->block_bitmap))
+		return EXT2_ET_GDESC_BAD_BLOCK_MAP;
+	ext2fs_mark_block_bitmap2(taken, gi->block_bitmap);
+	if (gi->inode_bitmap < first || gi->inode_bitmap > last ||
+	    ext2fs_test_block_bitmap2(taken, gi->inode_bitmap))
+		return EXT2_ET_GDESC_BAD_INODE_MAP;
+	ext2fs_mark_block_bitmap2(taken, gi->inode_bitmap);
+	if (gi->inode_table < first ||
+	    gi->inode_table + fs->inode_blocks_per_group - 1 > last)
+		return EXT2_ET_GDESC_BAD_INODE_TABLE;
+	for (b = gi->inode_table;
+	     b < gi->inode_table + fs->inode_blocks_per_group; b++) {
+		if (ext2fs_test_block_bitmap2(taken, b))
+			return EXT2_ET_GDESC_BAD_INODE_TABLE;
+		ext2fs_mark_block_bitmap2(taken, b);
+	}
+	return 0;
+}
+
+errcode_t e2q_group_check_desc(ext2_filsys fs)
+{
+	int saved = fs->default_bitmap_type;
+	struct e2q_group_reader r;
+	struct e2q_group_info gi;
+	ext2fs_block_bitmap taken;
+	errcode_t err;
+	dgrp_t g;
+
+	if (EXT2_DESC_SIZE(fs->super) & (EXT2_DESC_SIZE(fs->super) - 1))
+		return EXT2_ET_BAD_DESC_SIZE;
+	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+	err = ext2fs_allocate_subcluster_bitmap(fs, "check_desc map", &taken);
+	fs->default_bitmap_type = saved;
+	if (err)
+		return err;
+	for (g = 0; g < fs->group_desc_count; g++)
+		ext2fs_reserve_super_and_bgd(fs, g, taken);
+	err = e2q_group_reader_open(fs, &r);
+	for (g = 0; !err && g < fs->group_desc_count; g++) {
+		err = e2q_group_reader_get(&r, g, &gi);
+		if (!err)
+			err = check_group(fs, g, &gi, taken);
+	}
+	e2q_group_reader_close(&r);
+	ext2fs_free_block_bitmap(taken);
+	return err;
+}

@@ -41,4 +41,15 @@ errcode_t e2q_group_reader_get(struct e2q_group_reader *r, dgrp_t group,
 			       struct e2q_group_info *info);
 void e2q_group_reader_close(struct e2q_group_reader *r);
 
+/*
+ * ext2fs_check_desc() of libext2fs 1.47, as e2fsck calls it, over the
+ * reader: every group's bitmaps and inode table inside the filesystem (the
+ * group, without flex_bg) and on no superblock, descriptor or other table;
+ * its map of those blocks an rbtree.  For a filesystem opened with
+ * EXT2_FLAG_SUPER_ONLY, where ext2fs_check_desc() would copy a descriptor
+ * block for every field it reads.  Returns its codes (EXT2_ET_GDESC_BAD_*,
+ * EXT2_ET_BAD_DESC_SIZE), ENOMEM, or a read error.
+ */
+errcode_t e2q_group_check_desc(ext2_filsys fs);
+
 #endif /* E2Q_GROUP_DESC_H */
