@@ -18,6 +18,7 @@
 #include <ext2fs/ext2fs.h>
 
 #include "e2meta/e2meta_int.h"
+#include "e2meta/group_desc.h"
 
 #define DIR_READ_BLOCKS	64
 #define DIRENT_HEADER	8
@@ -51,34 +52,44 @@ void e2q_meta_note_dir_blocks(struct walk *w, blk64_t blk, blk64_t count)
 	}
 }
 
+/*
+ * The scan: the walk, and its descriptors through the group reader (with
+ * the descriptors on the disk, each ext2fs_bg_*() call would copy a block).
+ */
+struct dir_scan {
+	struct walk *w;
+	struct e2q_group_reader groups;
+};
+
 /* Marks the inode table block of ino when the walk left it out. */
-static void mark_target_inode(struct walk *w, ext2_ino_t ino)
+static void mark_target_inode(struct dir_scan *d, ext2_ino_t ino)
 {
+	struct walk *w = d->w;
 	ext2_filsys fs = w->fs;
 	__u32 ipg = fs->super->s_inodes_per_group;
+	struct e2q_group_info gi;
 	dgrp_t g;
 	__u32 index;
-	blk64_t itable;
 
 	if (!ino || ino > fs->super->s_inodes_count || !ipg)
 		return;
 	g = (ino - 1) / ipg;
 	index = (ino - 1) % ipg;
-	if (g >= fs->group_desc_count)
+	if (g >= fs->group_desc_count ||
+	    e2q_group_reader_get(&d->groups, g, &gi))
 		return;
-	if (!ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT) &&
-	    index < ipg - ext2fs_bg_itable_unused(fs, g))
+	if (!(gi.flags & EXT2_BG_INODE_UNINIT) &&
+	    index < ipg - gi.itable_unused)
 		return;		/* in the used part: marked already */
-	itable = ext2fs_inode_table_loc(fs, g);
-	if (itable)
-		e2q_meta_mark_range(w, itable + index /
+	if (gi.inode_table)
+		e2q_meta_mark_range(w, gi.inode_table + index /
 				    EXT2_INODES_PER_BLOCK(fs->super), 1);
 }
 
 /* The entries of one directory block, as far as their lengths hold. */
-static void check_dir_block(struct walk *w, const unsigned char *b)
+static void check_dir_block(struct dir_scan *d, const unsigned char *b)
 {
-	unsigned int bs = w->fs->blocksize, off = 0;
+	unsigned int bs = d->w->fs->blocksize, off = 0;
 
 	while (off + DIRENT_HEADER <= bs) {
 		__u32 ino = (__u32) b[off] | (__u32) b[off + 1] << 8 |
@@ -91,7 +102,7 @@ static void check_dir_block(struct walk *w, const unsigned char *b)
 			len = (len & 65532) | ((len & 3) << 16);
 		if (len < DIRENT_HEADER || len % 4 || len > bs - off)
 			return;
-		mark_target_inode(w, ino);
+		mark_target_inode(d, ino);
 		off += len;
 	}
 }
@@ -99,20 +110,26 @@ static void check_dir_block(struct walk *w, const unsigned char *b)
 static errcode_t check_dir_run(blk64_t first, blk64_t count,
 			       const void *data, void *priv)
 {
-	struct walk *w = priv;
+	struct dir_scan *d = priv;
 	const unsigned char *b = data;
 	blk64_t i;
 
 	for (i = 0; i < count; i++)
-		if (first + i >= w->fs->super->s_first_data_block)
-			check_dir_block(w, b + i * w->fs->blocksize);
+		if (first + i >= d->w->fs->super->s_first_data_block)
+			check_dir_block(d, b + i * d->w->fs->blocksize);
 	return 0;
 }
 
 void e2q_meta_mark_dir_targets(struct walk *w)
 {
+	struct dir_scan d;
+
 	if (!w->dir_blocks)
 		return;
+	d.w = w;
+	if (e2q_group_reader_open(w->fs, &d.groups))
+		return;
 	(void) e2q_meta_read_runs(w->fs, w->dir_blocks, DIR_READ_BLOCKS,
-				  check_dir_run, w);
+				  check_dir_run, &d);
+	e2q_group_reader_close(&d.groups);
 }
