@@ -26,15 +26,19 @@
 /* Whether any group has inode table blocks that the walk leaves out. */
 int e2q_meta_has_unused_itable(ext2_filsys fs)
 {
+	struct e2q_group_reader r;
+	struct e2q_group_info gi;
+	int found = 0;
 	dgrp_t g;
 
-	if (!ext2fs_has_group_desc_csum(fs))
+	if (!ext2fs_has_group_desc_csum(fs) || e2q_group_reader_open(fs, &r))
 		return 0;
-	for (g = 0; g < fs->group_desc_count; g++)
-		if (ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT) ||
-		    ext2fs_bg_itable_unused(fs, g))
-			return 1;
-	return 0;
+	/* through the reader: ext2fs_bg_*() copy a block per call on demand */
+	for (g = 0; !found && g < fs->group_desc_count; g++)
+		found = e2q_group_reader_get(&r, g, &gi) == 0 &&
+			((gi.flags & EXT2_BG_INODE_UNINIT) || gi.itable_unused);
+	e2q_group_reader_close(&r);
+	return found;
 }
 
 /* Called for directory blocks the walk marks. */
