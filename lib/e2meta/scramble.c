@@ -410,21 +410,26 @@ static void scramble_symlink_block(struct scramble_call *c, ext2_ino_t ino,
 	c->counted.symlinks++;
 }
 
+/*
+ * memcmp() against itself shifted by a byte: glibc's vector compare, where
+ * a loop over words cost 7 instructions per word (a 512 MiB journal of
+ * zeroes: 0.9 G instructions, more than the rest of a pass).
+ */
+static int is_zero_block(const char *buf, unsigned int len)
+{
+	return buf[0] == 0 && memcmp(buf, buf + 1, len - 1) == 0;
+}
+
 static void zero_journal_block(struct scramble_call *c, char *buf)
 {
 	unsigned int bs = c->s->fs->blocksize;
 	const __u32 *h = (const __u32 *) buf;
 	__u32 type = ext2fs_be32_to_cpu(h[1]);
 
-	unsigned int i;
-
 	if (ext2fs_be32_to_cpu(h[0]) == JBD2_MAGIC &&
 	    (type == JBD2_SUPERBLOCK_V1 || type == JBD2_SUPERBLOCK_V2))
 		return;
-	for (i = 0; i < bs / 4; i++)
-		if (h[i])
-			break;
-	if (i == bs / 4)
+	if (is_zero_block(buf, bs))
 		return;		/* already zero: nothing to hide */
 	memset(buf, 0, bs);
 	c->counted.journal_blocks++;
