@@ -62,12 +62,62 @@ uint32_t e2q_htree_name_space(unsigned int len, int casefold)
 	return (uint32_t) space;
 }
 
+/* Two letters of a name: the digits of d < n * n, d / n first. */
+static inline void put_pair(const char *letters, uint32_t n, uint32_t d,
+			    char *at)
+{
+	at[0] = letters[d / n];
+	at[1] = letters[d % n];
+}
+
+/*
+ * The first letters of a long name: y in base n, its lowest digit first,
+ * two digits per division.
+ */
+static inline void put_low_first(const char *letters, uint32_t n, uint32_t y,
+				 unsigned int count, char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i + 1 < count; i += 2) {
+		uint32_t d = y % (n * n);
+
+		y /= n * n;
+		name[i] = letters[d % n];
+		name[i + 1] = letters[d / n];
+	}
+	if (i < count)
+		name[i] = letters[y % n];
+}
+
+/*
+ * count (at most 10) letters from the 64 random bits x: each letter is the
+ * high word of x * n, x the low word after it, so that the count letters
+ * are the digits in base n, highest first, of the high word of
+ * x * n^count (n^10 < 2^64); written from the last, two at a time.
+ */
+static inline void put_random(const char *letters, uint32_t n, uint64_t x,
+			      unsigned int count, char *name)
+{
+	uint64_t pow = 1, h;
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		pow *= n;
+	h = (uint64_t) (((unsigned __int128) x * pow) >> 64);
+	for (i = count; i >= 2; i -= 2) {
+		put_pair(letters, n, (uint32_t) (h % (n * n)), name + i - 2);
+		h /= n * n;
+	}
+	if (i)
+		name[0] = letters[h];
+}
+
 /* The name, in letters[0..n) (a constant once inlined: no divisions). */
 static inline void make_name(const char *letters, uint32_t n, uint64_t seed,
 			     uint32_t space, unsigned int len, uint32_t code,
 			     char *name)
 {
-	uint64_t x;
 	uint32_t y;
 	unsigned int i;
 
@@ -85,20 +135,12 @@ static inline void make_name(const char *letters, uint32_t n, uint64_t seed,
 	 * different names; 64 random bits make the next 10 letters each.
 	 */
 	y = perm32(code ^ (uint32_t) seed);
-	for (i = 0; i < E2Q_HTREE_DISTINCT_LEN && i < len; i++) {
-		name[i] = letters[y % n];
-		y /= n;
-	}
-	x = 0;
-	for (; i < len; i++) {
-		unsigned __int128 m;
-
-		if ((i - E2Q_HTREE_DISTINCT_LEN) % 10 == 0)
-			x = mix64(seed ^ (((uint64_t) code << 8) | i));
-		m = (unsigned __int128) x * n;
-		name[i] = letters[(unsigned int) (m >> 64)];
-		x = (uint64_t) m;
-	}
+	i = len < E2Q_HTREE_DISTINCT_LEN ? len : E2Q_HTREE_DISTINCT_LEN;
+	put_low_first(letters, n, y, i, name);
+	for (; i < len; i += 10)
+		put_random(letters, n,
+			   mix64(seed ^ (((uint64_t) code << 8) | i)),
+			   len - i < 10 ? len - i : 10, name + i);
 }
 
 void e2q_htree_name(ext2_ino_t dir, unsigned int len, uint32_t code,
