@@ -71,6 +71,7 @@ struct hdir {
 	__u32 flags;
 	int casefold, version;
 	const struct ext2fs_nls_table *charset;
+	struct name_hasher hasher;	/* of version, once read_index() set it */
 	uint32_t nblocks;
 	blk64_t *phys;
 	uint8_t *kind;
@@ -95,15 +96,7 @@ struct hdir {
 static int name_hash(const struct hdir *d, const char *name, unsigned int len,
 		     uint32_t *hash)
 {
-	ext2_dirhash_t h, minor;
-
-	if (ext2fs_dirhash2(d->version, name, (int) len,
-			    d->casefold ? d->charset : NULL,
-			    d->casefold ? EXT4_CASEFOLD_FL : 0,
-			    d->s->fs->super->s_hash_seed, &h, &minor))
-		return -1;
-	*hash = h;
-	return 0;
+	return e2q_name_hash(&d->hasher, name, len, hash);
 }
 
 /* 32 bits: two names that share them only cost a trial more. */
@@ -277,6 +270,8 @@ static int read_index(struct hdir *d)
 	if (levels > MAX_LEVELS || ext2fs_dirhash(d->version, NULL, 0, NULL,
 						   &h, NULL))
 		return -1;
+	e2q_name_hasher_init(&d->hasher, fs, d->version, d->charset,
+			     d->casefold);
 	d->kind[0] = BLK_ROOT;
 	walk_node(d, 0, ROOT_INFO + 8, 0, levels, 0, (uint64_t) HASH_MAX + 1);
 	return d->err ? -1 : 0;

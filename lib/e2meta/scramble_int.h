@@ -151,6 +151,22 @@ const struct htree_block *e2q_htree_block_of(const e2q_scrambler *s,
 /* 1 when dir, an htree directory, was made linear (no plan for it). */
 int e2q_htree_made_linear(const e2q_scrambler *s, ext2_ino_t dir);
 
+/* scramble_hash.c: a name's hash, as ext2fs_dirhash2() gives it */
+struct name_hasher {
+	int version;		/* the directory's, unsigned ones + 3 */
+	int casefold;
+	const struct ext2fs_nls_table *charset;	/* casefold: its charset */
+	const __u32 *seed;	/* the filesystem's s_hash_seed */
+	int ours;		/* half-MD4 of names not casefolded: here */
+	int unsigned_chars;
+	__u32 init[4];		/* the state before the first chunk */
+};
+void e2q_name_hasher_init(struct name_hasher *h, ext2_filsys fs, int version,
+			  const struct ext2fs_nls_table *charset, int casefold);
+/* The major hash of name (low bit clear); -1 when it has none. */
+int e2q_name_hash(const struct name_hasher *h, const char *name,
+		  unsigned int len, uint32_t *hash);
+
 /* scramble_names.c */
 /* Name number code of length len in directory dir (code < E2Q_HTREE_KEEP). */
 void e2q_htree_name(ext2_ino_t dir, unsigned int len, uint32_t code,
