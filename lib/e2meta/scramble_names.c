@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <ext2fs/ext2_fs.h>
@@ -62,61 +63,58 @@ uint32_t e2q_htree_name_space(unsigned int len, int casefold)
 	return (uint32_t) space;
 }
 
-/* Two letters of a name: the digits of d < n * n, d / n first. */
-static inline void put_pair(const char *letters, uint32_t n, uint32_t d,
-			    char *at)
+/*
+ * Letter pairs: pairs[d] holds the letters of the two digits of d < n * n
+ * in base n, the high one first; filled once.
+ */
+static char mixed_pairs[MIXED_SIZE * MIXED_SIZE][2];
+static char folded_pairs[FOLDED_SIZE * FOLDED_SIZE][2];
+static pthread_once_t pairs_once = PTHREAD_ONCE_INIT;
+
+static void fill_pairs(char (*pairs)[2], const char *letters, uint32_t n)
 {
-	at[0] = letters[d / n];
-	at[1] = letters[d % n];
+	uint32_t d;
+
+	for (d = 0; d < n * n; d++) {
+		pairs[d][0] = letters[d / n];
+		pairs[d][1] = letters[d % n];
+	}
+}
+
+static void fill_all_pairs(void)
+{
+	fill_pairs(mixed_pairs, mixed, MIXED_SIZE);
+	fill_pairs(folded_pairs, folded, FOLDED_SIZE);
 }
 
 /*
- * The first letters of a long name: y in base n, its lowest digit first,
- * two digits per division.
+ * count letters from the 64 random bits x: each the high word of x * n, x
+ * the low word after it.  Two at a time: the high word of x * n^2 is the
+ * first letter's digit times n plus the second's, and the low word is x
+ * after both.
  */
-static inline void put_low_first(const char *letters, uint32_t n, uint32_t y,
-				 unsigned int count, char *name)
+static inline void put_random(const char *letters, const char (*pairs)[2],
+			      uint32_t n, uint64_t x, unsigned int count,
+			      char *name)
 {
+	unsigned __int128 m;
 	unsigned int i;
 
 	for (i = 0; i + 1 < count; i += 2) {
-		uint32_t d = y % (n * n);
-
-		y /= n * n;
-		name[i] = letters[d % n];
-		name[i + 1] = letters[d / n];
+		m = (unsigned __int128) x * (n * n);
+		memcpy(name + i, pairs[(unsigned int) (m >> 64)], 2);
+		x = (uint64_t) m;
 	}
-	if (i < count)
-		name[i] = letters[y % n];
-}
-
-/*
- * count (at most 10) letters from the 64 random bits x: each letter is the
- * high word of x * n, x the low word after it, so that the count letters
- * are the digits in base n, highest first, of the high word of
- * x * n^count (n^10 < 2^64); written from the last, two at a time.
- */
-static inline void put_random(const char *letters, uint32_t n, uint64_t x,
-			      unsigned int count, char *name)
-{
-	uint64_t pow = 1, h;
-	unsigned int i;
-
-	for (i = 0; i < count; i++)
-		pow *= n;
-	h = (uint64_t) (((unsigned __int128) x * pow) >> 64);
-	for (i = count; i >= 2; i -= 2) {
-		put_pair(letters, n, (uint32_t) (h % (n * n)), name + i - 2);
-		h /= n * n;
+	if (i < count) {
+		m = (unsigned __int128) x * n;
+		name[i] = letters[(unsigned int) (m >> 64)];
 	}
-	if (i)
-		name[0] = letters[h];
 }
 
 /* The name, in letters[0..n) (a constant once inlined: no divisions). */
-static inline void make_name(const char *letters, uint32_t n, uint64_t seed,
-			     uint32_t space, unsigned int len, uint32_t code,
-			     char *name)
+static inline void make_name(const char *letters, const char (*pairs)[2],
+			     uint32_t n, uint64_t seed, uint32_t space,
+			     unsigned int len, uint32_t code, char *name)
 {
 	uint32_t y;
 	unsigned int i;
@@ -135,10 +133,12 @@ static inline void make_name(const char *letters, uint32_t n, uint64_t seed,
 	 * different names; 64 random bits make the next 10 letters each.
 	 */
 	y = perm32(code ^ (uint32_t) seed);
-	i = len < E2Q_HTREE_DISTINCT_LEN ? len : E2Q_HTREE_DISTINCT_LEN;
-	put_low_first(letters, n, y, i, name);
+	for (i = 0; i < E2Q_HTREE_DISTINCT_LEN && i < len; i++) {
+		name[i] = letters[y % n];
+		y /= n;
+	}
 	for (; i < len; i += 10)
-		put_random(letters, n,
+		put_random(letters, pairs, n,
 			   mix64(seed ^ (((uint64_t) code << 8) | i)),
 			   len - i < 10 ? len - i : 10, name + i);
 }
@@ -150,8 +150,11 @@ void e2q_htree_name(ext2_ino_t dir, unsigned int len, uint32_t code,
 			      (casefold ? 1 : 0));
 	uint32_t space = len < 5 ? e2q_htree_name_space(len, casefold) : 0;
 
+	pthread_once(&pairs_once, fill_all_pairs);
 	if (casefold)
-		make_name(folded, FOLDED_SIZE, seed, space, len, code, name);
+		make_name(folded, folded_pairs, FOLDED_SIZE, seed, space, len,
+			  code, name);
 	else
-		make_name(mixed, MIXED_SIZE, seed, space, len, code, name);
+		make_name(mixed, mixed_pairs, MIXED_SIZE, seed, space, len,
+			  code, name);
 }
