@@ -74,7 +74,7 @@ void e2q_scrambler_note_role(void *scrambler, blk64_t first, blk64_t count,
 		s->runs = t;
 		s->runs_cap = cap;
 	}
-	s->runs[s->nruns++] = (struct role_run) { first, count, ino, role, 0 };
+	s->runs[s->nruns++] = (struct role_run) { first, count, ino, role, 0, 0, 0 };
 }
 
 /*
@@ -121,7 +121,8 @@ static size_t count_starting_by(const void *table, size_t n, size_t stride,
 static void note_dir_flags(e2q_scrambler *s)
 {
 	ext2_ino_t last = 0;
-	__u32 flags = 0;
+	__u32 flags = 0, gen = 0;
+	int gen_known = 0;
 	size_t i;
 
 	for (i = 0; i < s->nruns; i++) {
@@ -130,9 +131,12 @@ static void note_dir_flags(e2q_scrambler *s)
 		if (r->role != E2Q_META_DIR)
 			continue;
 		if (r->ino != last)
-			flags = e2q_scramble_dir_flags(s->fs, r->ino);
+			flags = e2q_scramble_dir_flags(s->fs, r->ino, &gen_known,
+						       &gen);
 		last = r->ino;
 		r->dir_flags = flags;
+		r->dir_gen = gen;
+		r->dir_gen_known = gen_known;
 	}
 }
 
@@ -383,13 +387,13 @@ static void scramble_inode_block(struct scramble_call *c, dgrp_t group,
 		if (csum && isize <= sizeof(orig))
 			memcpy(orig, inode, isize);
 		csum_ok = csum && isize > sizeof(orig) &&
-			  ext2fs_inode_csum_verify(fs, ino, inode);
+			  e2q_inode_csum_verify(fs, ino, inode);
 		if (!scramble_inode_fields(c, ino, (char *) inode) || !csum)
 			continue;
 		if (csum_ok || (isize <= sizeof(orig) &&
-				ext2fs_inode_csum_verify(fs, ino,
+				e2q_inode_csum_verify(fs, ino,
 					(struct ext2_inode_large *) orig)))
-			ext2fs_inode_csum_set(fs, ino, inode);
+			e2q_inode_csum_set(fs, ino, inode);
 	}
 }
 
@@ -521,7 +525,7 @@ void e2q_scramble_one_block(struct scramble_call *c, blk64_t blk, char *buf)
 			scramble_symlink_block(c, r->ino, buf);
 			return;
 		case E2Q_META_XATTR:
-			e2q_scramble_xattr_block(c, r->ino, blk, buf);
+			e2q_scramble_xattr_block(c, blk, buf);
 			return;
 		case E2Q_META_JOURNAL:
 			zero_journal_block(c, buf);

@@ -251,11 +251,17 @@ static void make_leaf(ext2_filsys fs, char *buf)
 		ext2fs_initialize_dirent_tail(fs, EXT2_DIRENT_TAIL(buf, bs));
 }
 
-__u32 e2q_scramble_dir_flags(ext2_filsys fs, ext2_ino_t dir)
+__u32 e2q_scramble_dir_flags(ext2_filsys fs, ext2_ino_t dir, int *gen_known,
+			     __u32 *gen)
 {
 	struct ext2_inode inode;
+	int known = ext2fs_read_inode(fs, dir, &inode) == 0;
 
-	if (ext2fs_read_inode(fs, dir, &inode) || !LINUX_S_ISDIR(inode.i_mode))
+	if (gen) {
+		*gen_known = known;
+		*gen = known ? inode.i_generation : 0;
+	}
+	if (!known || !LINUX_S_ISDIR(inode.i_mode))
 		return 0;
 	return inode.i_flags;
 }
@@ -314,8 +320,8 @@ void e2q_scramble_dir_block(struct scramble_call *c, const struct role_run *r,
 		return;
 	}
 	csum_ok = !c->plan && csum &&
-		  ext2fs_dir_block_csum_verify(fs, dir,
-					       (struct ext2_dir_entry *) buf);
+		  e2q_dir_block_csum_verify(fs, dir, r->dir_gen_known,
+					    r->dir_gen, buf);
 	e2q_namer_init(&n, dir, c->plan);
 	n.casefold = (r->dir_flags & EXT4_CASEFOLD_FL) &&
 		     ext2fs_has_feature_casefold(fs->super);
@@ -332,7 +338,8 @@ void e2q_scramble_dir_block(struct scramble_call *c, const struct role_run *r,
 		make_leaf(fs, buf);
 	e2q_scramble_dirents(c, &n, buf, e2q_dir_block_names_len(fs, buf), 1);
 	if (csum_ok)
-		ext2fs_dir_block_csum_set(fs, dir, (struct ext2_dir_entry *) buf);
+		e2q_dir_block_csum_set(fs, dir, r->dir_gen_known, r->dir_gen,
+				       buf);
 	if (c->plan) {
 		err = e2q_plan_block_done(c->plan, blk, &n);
 		if (err && !c->err)

@@ -1046,7 +1046,7 @@ static errcode_t list_htree_dirs(e2q_scrambler *s, ext2_ino_t **ret,
 		if (!k || inos[k - 1] != inos[i])
 			inos[k++] = inos[i];
 	for (i = 0; i < k; i++)
-		flags[i] = e2q_scramble_dir_flags(s->fs, inos[i]);
+		flags[i] = e2q_scramble_dir_flags(s->fs, inos[i], NULL, NULL);
 	*ret = inos;
 	*ret_flags = flags;
 	*n = k;

@@ -12,6 +12,8 @@ struct role_run {
 	enum e2q_meta_role role;
 	__u32 dir_flags;	/* E2Q_META_DIR: the directory's i_flags (read
 				 * once per run, in prepare()); 0 if unreadable */
+	__u32 dir_gen;		/* and its i_generation, for the checksums */
+	int dir_gen_known;	/* the inode could be read */
 };
 
 /*
@@ -136,8 +138,12 @@ void e2q_scramble_dir_block(struct scramble_call *c, const struct role_run *r,
 			    blk64_t blk, char *buf);
 /* The bytes of a directory block that hold entries (not the csum tail). */
 unsigned int e2q_dir_block_names_len(ext2_filsys fs, char *buf);
-/* The i_flags of dir when it is a directory, else 0. */
-__u32 e2q_scramble_dir_flags(ext2_filsys fs, ext2_ino_t dir);
+/*
+ * The i_flags of dir when it is a directory, else 0; when gen is not NULL,
+ * *gen its i_generation and *gen_known whether the inode could be read.
+ */
+__u32 e2q_scramble_dir_flags(ext2_filsys fs, ext2_ino_t dir, int *gen_known,
+			     __u32 *gen);
 /* Writes name number n of length len; 0, or -1 when n does not fit. */
 int e2q_scramble_counter_name(uint32_t n, char *name, unsigned int len,
 			      int casefold);
@@ -167,6 +173,23 @@ void e2q_name_hasher_init(struct name_hasher *h, ext2_filsys fs, int version,
 int e2q_name_hash(const struct name_hasher *h, const char *name,
 		  unsigned int len, uint32_t *hash);
 
+/*
+ * scramble_csum.c: metadata_csum checksums as libext2fs computes them (the
+ * callers test the feature), the crc32c by the CPU when it can.
+ */
+__u32 e2q_crc32c(__u32 crc, const void *buf, size_t len);
+int e2q_inode_csum_verify(ext2_filsys fs, ext2_ino_t ino,
+			  const struct ext2_inode_large *in);
+void e2q_inode_csum_set(ext2_filsys fs, ext2_ino_t ino,
+			struct ext2_inode_large *in);
+/* gen_known, gen: the directory's i_generation (else libext2fs reads it) */
+int e2q_dir_block_csum_verify(ext2_filsys fs, ext2_ino_t dir, int gen_known,
+			      __u32 gen, char *buf);
+void e2q_dir_block_csum_set(ext2_filsys fs, ext2_ino_t dir, int gen_known,
+			    __u32 gen, char *buf);
+int e2q_xattr_block_csum_verify(ext2_filsys fs, blk64_t blk, const char *buf);
+void e2q_xattr_block_csum_set(ext2_filsys fs, blk64_t blk, char *buf);
+
 /* scramble_names.c */
 /* Name number code of length len in directory dir (code < E2Q_HTREE_KEEP). */
 void e2q_htree_name(ext2_ino_t dir, unsigned int len, uint32_t code,
@@ -190,8 +213,8 @@ void e2q_plan_report(struct planner *p, ext2_ino_t dir, const char *old_name,
 		     const char *new_name, unsigned int len);
 
 /* scramble_attrs.c */
-void e2q_scramble_xattr_block(struct scramble_call *c, ext2_ino_t ino,
-			      blk64_t blk, char *buf);
+void e2q_scramble_xattr_block(struct scramble_call *c, blk64_t blk,
+			      char *buf);
 /* What an inode's system.data (the rest of its inline data) holds. */
 enum e2q_inline_kind {
 	E2Q_INLINE_NONE = 0,	/* file data, or no inline data: kept */
