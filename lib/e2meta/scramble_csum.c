@@ -115,6 +115,10 @@ static int inode_has_csum_hi(ext2_filsys fs, const struct ext2_inode_large *in)
 	       ext2fs_le16_to_cpu(in->i_extra_isize) >= CSUM_HI_EXTRA_END;
 }
 
+/*
+ * Over a copy with the checksum fields zeroed, in one pass; inodes larger
+ * than the copy (up to a block) in pieces around the fields.
+ */
 static __u32 inode_csum(ext2_filsys fs, ext2_ino_t ino,
 			const struct ext2_inode_large *in, int has_hi)
 {
@@ -122,13 +126,22 @@ static __u32 inode_csum(ext2_filsys fs, ext2_ino_t ino,
 	size_t size = EXT2_INODE_SIZE(fs->super);
 	size_t lo = offsetof(struct ext2_inode_large, i_checksum_lo);
 	size_t hi = offsetof(struct ext2_inode_large, i_checksum_hi);
+	union {
+		struct ext2_inode_large in;
+		char raw[1024];
+	} copy;
 	__u32 crc;
 
 	crc = crc32c_le32(fs->csum_seed, ino);
 	crc = e2q_crc32c(crc, &in->i_generation, sizeof(in->i_generation));
+	if (size <= sizeof(copy)) {
+		memcpy(copy.raw, in, size);
+		copy.in.i_checksum_lo = 0;
+		if (has_hi)
+			copy.in.i_checksum_hi = 0;
+		return e2q_crc32c(crc, copy.raw, size);
+	}
 	crc = crc32c_holed(crc, raw, 0, lo + 2, lo);
-	if (size <= lo + 2)
-		return crc;
 	return crc32c_holed(crc, raw, lo + 2, size, has_hi ? hi : size);
 }
 

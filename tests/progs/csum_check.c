@@ -77,7 +77,7 @@ static int check_crc(unsigned long rounds)
 static int check_inode(ext2_filsys fs, ext2_ino_t ino, char *raw)
 {
 	unsigned int isize = EXT2_INODE_SIZE(fs->super);
-	char a[1024], b[1024];
+	char a[4096], b[4096];
 
 	if (differ("inode verify",
 		   e2q_inode_csum_verify(fs, ino, (struct ext2_inode_large *) raw),
@@ -96,7 +96,7 @@ static int check_inodes(ext2_filsys fs, unsigned long rounds)
 {
 	unsigned int isize = EXT2_INODE_SIZE(fs->super);
 	ext2_ino_t ino, last = fs->super->s_inodes_per_group * 2;
-	char raw[1024];
+	char raw[4096];
 	unsigned long r;
 
 	if (last > fs->super->s_inodes_count)
