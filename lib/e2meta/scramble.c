@@ -40,6 +40,7 @@ void e2q_scrambler_free(e2q_scrambler *s)
 {
 	if (!s)
 		return;
+	e2q_pass_helper_stop(s);
 	free(s->runs);
 	free(s->itables);
 	free(s->planned);
@@ -403,7 +404,7 @@ static void scramble_symlink_block(struct scramble_call *c, ext2_ino_t ino,
 	struct ext2_inode inode;
 	unsigned int bs = c->s->fs->blocksize, size;
 
-	if (ext2fs_read_inode(c->s->fs, ino, &inode))
+	if (e2q_scramble_read_inode(c->s, ino, &inode))
 		size = bs;	/* unknown length: scramble it all */
 	else if (inode.i_flags & EXT4_ENCRYPT_FL)
 		return;		/* ciphertext: kept */
@@ -571,8 +572,9 @@ errcode_t e2q_scramble_blocks(const e2q_scrambler *s, blk64_t first,
 	if (first * bs <= SUPERBLOCK_OFFSET &&
 	    (first + count) * bs >= SUPERBLOCK_OFFSET + SUPERBLOCK_OFFSET)
 		scramble_superblock(s, buf + SUPERBLOCK_OFFSET - first * bs);
-	for (i = 0; i < count; i++)
-		e2q_scramble_one_block(&c, first + i, buf + i * bs);
+	if (e2q_pass_helper_run(s, first, count, buf, &c.counted) < 0)
+		for (i = 0; i < count; i++)
+			e2q_scramble_one_block(&c, first + i, buf + i * bs);
 	if (tally)
 		add_stats(tally, &c.counted);
 	return 0;

@@ -101,7 +101,7 @@ static int rehash_ea_inode_entry(struct scramble_call *c,
 
 	if (c->s->opts.keep_xattrs || ino < EXT2_FIRST_INODE(fs->super) ||
 	    ino > fs->super->s_inodes_count || size > E2Q_EA_VALUE_MAX ||
-	    ext2fs_read_inode(fs, ino, &inode))
+	    e2q_scramble_read_inode(c->s, ino, &inode))
 		return 0;
 	name_hash = ext2fs_ext_attr_hash_entry(e, NULL);
 	if (ext2fs_le32_to_cpu(e->e_hash) !=

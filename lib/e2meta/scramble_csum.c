@@ -223,32 +223,30 @@ static __u32 dir_leaf_csum(ext2_filsys fs, ext2_ino_t dir, __u32 gen,
 	return e2q_crc32c(crc, buf, tail);
 }
 
-int e2q_dir_block_csum_verify(ext2_filsys fs, ext2_ino_t dir, int gen_known,
-			      __u32 gen, char *buf)
+int e2q_dir_leaf_csum_verify(ext2_filsys fs, ext2_ino_t dir, __u32 gen,
+			     const char *buf)
 {
-	unsigned int tail = gen_known ? dir_tail(fs, buf) : 0;
+	unsigned int tail = dir_tail(fs, buf);
 	__u32 stored;
 
 	if (!tail)
-		return ext2fs_dir_block_csum_verify(fs, dir,
-					(struct ext2_dir_entry *) buf);
+		return -1;
 	memcpy(&stored, buf + tail + 8, 4);
 	return ext2fs_le32_to_cpu(stored) ==
 	       dir_leaf_csum(fs, dir, gen, buf, tail);
 }
 
-void e2q_dir_block_csum_set(ext2_filsys fs, ext2_ino_t dir, int gen_known,
-			    __u32 gen, char *buf)
+int e2q_dir_leaf_csum_set(ext2_filsys fs, ext2_ino_t dir, __u32 gen,
+			  char *buf)
 {
-	unsigned int tail = gen_known ? dir_tail(fs, buf) : 0;
+	unsigned int tail = dir_tail(fs, buf);
 	__u32 crc;
 
-	if (!tail) {
-		ext2fs_dir_block_csum_set(fs, dir, (struct ext2_dir_entry *) buf);
-		return;
-	}
+	if (!tail)
+		return -1;
 	crc = ext2fs_cpu_to_le32(dir_leaf_csum(fs, dir, gen, buf, tail));
 	memcpy(buf + tail + 8, &crc, 4);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

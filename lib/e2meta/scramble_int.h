@@ -83,6 +83,7 @@ struct e2q_scrambler {
 	struct e2q_htree_stats hstats;
 	errcode_t err;			/* a failure inside note_role */
 	int prepared;
+	struct pass_helper *helper;	/* scramble_pass.c, after prepare() */
 };
 
 struct planner;		/* scramble_plan.c: prepare()'s own state */
@@ -182,13 +183,29 @@ int e2q_inode_csum_verify(ext2_filsys fs, ext2_ino_t ino,
 			  const struct ext2_inode_large *in);
 void e2q_inode_csum_set(ext2_filsys fs, ext2_ino_t ino,
 			struct ext2_inode_large *in);
-/* gen_known, gen: the directory's i_generation (else libext2fs reads it) */
-int e2q_dir_block_csum_verify(ext2_filsys fs, ext2_ino_t dir, int gen_known,
-			      __u32 gen, char *buf);
-void e2q_dir_block_csum_set(ext2_filsys fs, ext2_ino_t dir, int gen_known,
-			    __u32 gen, char *buf);
+/*
+ * A directory leaf with a checksum tail, gen the directory's i_generation:
+ * -1 when the block has no tail (an htree index block, a damaged leaf: for
+ * ext2fs_dir_block_csum_*()).
+ */
+int e2q_dir_leaf_csum_verify(ext2_filsys fs, ext2_ino_t dir, __u32 gen,
+			     const char *buf);
+int e2q_dir_leaf_csum_set(ext2_filsys fs, ext2_ino_t dir, __u32 gen,
+			  char *buf);
 int e2q_xattr_block_csum_verify(ext2_filsys fs, blk64_t blk, const char *buf);
 void e2q_xattr_block_csum_set(ext2_filsys fs, blk64_t blk, char *buf);
+
+/* scramble_pass.c: a second thread for the passes */
+void e2q_pass_helper_start(e2q_scrambler *s);	/* none: not an error */
+void e2q_pass_helper_stop(e2q_scrambler *s);
+/* Scrambles a run on both threads, adds to *counted; -1: no helper. */
+int e2q_pass_helper_run(const e2q_scrambler *s, blk64_t first, blk64_t count,
+			char *data, struct e2q_scramble_stats *counted);
+/* Around libext2fs calls that are not pure (they read and cache). */
+void e2q_scramble_lock(const e2q_scrambler *s);
+void e2q_scramble_unlock(const e2q_scrambler *s);
+errcode_t e2q_scramble_read_inode(const e2q_scrambler *s, ext2_ino_t ino,
+				  struct ext2_inode *inode);
 
 /* scramble_names.c */
 /* Name number code of length len in directory dir (code < E2Q_HTREE_KEEP). */
