@@ -129,24 +129,42 @@ static __u32 pack_bytes(__u32 into, const unsigned char *p, unsigned int n,
 	return into;
 }
 
-/* The 8 words of the chunk at p, left bytes of the name from p on. */
+/*
+ * The 8 words of the chunk at p, left bytes of the name from p on.  A word
+ * of 4 bytes is one load; under the signed hash, a word with a byte >= 0x80
+ * (its sign carries into the bytes before it) is packed again byte by byte.
+ */
 static void chunk_words(const unsigned char *p, unsigned int left,
 			int unsigned_chars, __u32 w[8])
 {
-	__u32 pad = left | (left << 8);
+	__u32 pad = left | (left << 8), high = 0;
 	unsigned int n = left < MD4_CHUNK ? left : MD4_CHUNK, k;
 
 	pad |= pad << 16;
-	for (k = 0; k < n / 4; k++) {
-		w[k] = load_be32(p + 4 * k);
-		/* a byte >= 0x80, signed: its sign carries into the word */
-		if (!unsigned_chars && (w[k] & 0x80808080U))
-			w[k] = pack_bytes(0, p + 4 * k, 4, 0);
-	}
-	if (k < 8)
+	if (n == MD4_CHUNK) {
+		w[0] = load_be32(p);
+		w[1] = load_be32(p + 4);
+		w[2] = load_be32(p + 8);
+		w[3] = load_be32(p + 12);
+		w[4] = load_be32(p + 16);
+		w[5] = load_be32(p + 20);
+		w[6] = load_be32(p + 24);
+		w[7] = load_be32(p + 28);
+		high = w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7];
+	} else {
+		for (k = 0; k < n / 4; k++) {
+			w[k] = load_be32(p + 4 * k);
+			high |= w[k];
+		}
 		w[k++] = pack_bytes(pad, p + 4 * (n / 4), n % 4, unsigned_chars);
-	for (; k < 8; k++)
-		w[k] = pad;
+		for (; k < 8; k++)
+			w[k] = pad;
+	}
+	if (unsigned_chars || !(high & 0x80808080U))
+		return;
+	for (k = 0; k < n / 4; k++)
+		if (w[k] & 0x80808080U)
+			w[k] = pack_bytes(0, p + 4 * k, 4, 0);
 }
 
 int e2q_name_hash(const struct name_hasher *h, const char *name,
