@@ -52,7 +52,8 @@ struct hentry {
 	uint32_t lo, hi;	/* the new name's hash: lo <= h <= hi */
 	uint32_t code;		/* the name's number, or E2Q_HTREE_KEEP */
 	uint32_t order;		/* its place among the directory's entries */
-	uint32_t fp;		/* fingerprint of the original name */
+	uint32_t fp;		/* fingerprint of the original name, when
+				 * shorter than E2Q_HTREE_DISTINCT_LEN */
 	uint8_t len;
 	uint8_t wide;		/* not a leaf's own range */
 	char head[2];		/* the original name, when len <= 2 */
@@ -344,7 +345,9 @@ static void collect_entry(void *priv, const char *name, unsigned int len)
 	if (!e)
 		return;
 	e->len = (uint8_t) len;
-	e->fp = fingerprint(name, len);
+	/* only names that may repeat (name_group()) need it */
+	if (len < E2Q_HTREE_DISTINCT_LEN)
+		e->fp = fingerprint(name, len);
 	e->code = E2Q_HTREE_KEEP;	/* until it is given a name */
 	memcpy(e->head, name, len < 2 ? len : 2);
 	if (name_hash(d, name, len, &h0)) {
