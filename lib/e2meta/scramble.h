@@ -45,8 +45,13 @@
  * length such a block carries on; for htree directories, 40 bytes per
  * block and 4 per entry.  prepare() also holds, while it runs, a counter
  * per (directory, name length), a 1 MiB read buffer, and for two htree
- * directories at a time about 40 bytes per entry and 21 per block; it
- * names one directory on a second thread while it reads the next.
+ * directories at a time about 40 bytes per entry and 21 per block.
+ * Threads: prepare() names a directory on a second thread while it reads
+ * the next, and then beside it; from the end of prepare() to
+ * e2q_scrambler_free(), a thread scrambles blocks of each run beside the
+ * caller of e2q_scramble_blocks() (which must not be called from two
+ * threads at once).  Checksums use the CPU's crc32 instruction when it has
+ * one.
  * Errors: errno values (ENOMEM; EINVAL: scrambling before prepare()); a
  * directory block that prepare() cannot read is left out of the plan, and
  * the read that follows, the export's own, reports the failure.
@@ -112,8 +117,9 @@ void e2q_scrambler_htree_stats(const e2q_scrambler *s,
 /*
  * Scrambles blocks [first, first + count) held in data, in place.  Pure:
  * the same bytes in give the same bytes out, in any pass and any order of
- * runs; never allocates.  When tally is not NULL, adds to it what it
- * changed.
+ * runs; never allocates; part of the run may be scrambled on the
+ * scrambler's second thread, done when this returns.  When tally is not
+ * NULL, adds to it what it changed.
  */
 errcode_t e2q_scramble_blocks(const e2q_scrambler *s, blk64_t first,
 			      blk64_t count, void *data,

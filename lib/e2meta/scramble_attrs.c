@@ -35,7 +35,7 @@ __u32 e2q_zeros_crc32c(__u32 seed, uint64_t len)
 	while (len) {
 		size_t n = len < sizeof(zeros) ? (size_t) len : sizeof(zeros);
 
-		crc = ext2fs_crc32c_le(crc, zeros, n);
+		crc = e2q_crc32c(crc, zeros, n);
 		len -= n;
 	}
 	return crc;
@@ -101,7 +101,7 @@ static int rehash_ea_inode_entry(struct scramble_call *c,
 
 	if (c->s->opts.keep_xattrs || ino < EXT2_FIRST_INODE(fs->super) ||
 	    ino > fs->super->s_inodes_count || size > E2Q_EA_VALUE_MAX ||
-	    ext2fs_read_inode(fs, ino, &inode))
+	    e2q_scramble_read_inode(c->s, ino, &inode))
 		return 0;
 	name_hash = ext2fs_ext_attr_hash_entry(e, NULL);
 	if (ext2fs_le32_to_cpu(e->e_hash) !=
@@ -154,8 +154,8 @@ static int scramble_entries(struct scramble_call *c, struct namer *namer,
 	return changed;
 }
 
-void e2q_scramble_xattr_block(struct scramble_call *c, ext2_ino_t ino,
-			      blk64_t blk, char *buf)
+void e2q_scramble_xattr_block(struct scramble_call *c, blk64_t blk,
+			      char *buf)
 {
 	ext2_filsys fs = c->s->fs;
 	struct ext2_ext_attr_header *h = (struct ext2_ext_attr_header *) buf;
@@ -165,14 +165,14 @@ void e2q_scramble_xattr_block(struct scramble_call *c, ext2_ino_t ino,
 	if (ext2fs_le32_to_cpu(h->h_magic) != EXT2_EXT_ATTR_MAGIC)
 		return;
 	csum_ok = ext2fs_has_feature_metadata_csum(fs->super) &&
-		  ext2fs_ext_attr_block_csum_verify(fs, ino, blk, h);
+		  e2q_xattr_block_csum_verify(fs, blk, buf);
 	if (!scramble_entries(c, NULL, (char *) (h + 1), end, buf,
 			      E2Q_INLINE_NONE))
 		return;
 	if (h->h_hash)
 		ext2fs_ext_attr_block_rehash(h, (struct ext2_ext_attr_entry *) end);
 	if (csum_ok)
-		ext2fs_ext_attr_block_csum_set(fs, ino, blk, h);
+		e2q_xattr_block_csum_set(fs, blk, buf);
 }
 
 /* Where the xattrs inside the inode begin (after the magic), or NULL. */

@@ -251,11 +251,17 @@ static void make_leaf(ext2_filsys fs, char *buf)
 		ext2fs_initialize_dirent_tail(fs, EXT2_DIRENT_TAIL(buf, bs));
 }
 
-__u32 e2q_scramble_dir_flags(ext2_filsys fs, ext2_ino_t dir)
+__u32 e2q_scramble_dir_flags(ext2_filsys fs, ext2_ino_t dir, int *gen_known,
+			     __u32 *gen)
 {
 	struct ext2_inode inode;
+	int known = ext2fs_read_inode(fs, dir, &inode) == 0;
 
-	if (ext2fs_read_inode(fs, dir, &inode) || !LINUX_S_ISDIR(inode.i_mode))
+	if (gen) {
+		*gen_known = known;
+		*gen = known ? inode.i_generation : 0;
+	}
+	if (!known || !LINUX_S_ISDIR(inode.i_mode))
 		return 0;
 	return inode.i_flags;
 }
@@ -291,6 +297,37 @@ static void clear_unused_slots(ext2_filsys fs, char *buf)
 }
 
 /*
+ * The checksum of a directory block: scramble_csum.c's for a leaf with a
+ * tail (the directory's i_generation known), else libext2fs's, which reads
+ * the inode: one thread at a time.
+ */
+static int dir_csum_verify(const e2q_scrambler *s, const struct role_run *r,
+			   char *buf)
+{
+	int ok = r->dir_gen_known ?
+		 e2q_dir_leaf_csum_verify(s->fs, r->ino, r->dir_gen, buf) : -1;
+
+	if (ok < 0) {
+		e2q_scramble_lock(s);
+		ok = ext2fs_dir_block_csum_verify(s->fs, r->ino,
+						  (struct ext2_dir_entry *) buf);
+		e2q_scramble_unlock(s);
+	}
+	return ok;
+}
+
+static void dir_csum_set(const e2q_scrambler *s, const struct role_run *r,
+			 char *buf)
+{
+	if (r->dir_gen_known &&
+	    e2q_dir_leaf_csum_set(s->fs, r->ino, r->dir_gen, buf) == 0)
+		return;
+	e2q_scramble_lock(s);
+	ext2fs_dir_block_csum_set(s->fs, r->ino, (struct ext2_dir_entry *) buf);
+	e2q_scramble_unlock(s);
+}
+
+/*
  * In prepare(), the names start from the directory's counters, which the
  * block then advances; after it, from the plan.
  */
@@ -313,9 +350,7 @@ void e2q_scramble_dir_block(struct scramble_call *c, const struct role_run *r,
 			clear_unused_slots(fs, buf);
 		return;
 	}
-	csum_ok = !c->plan && csum &&
-		  ext2fs_dir_block_csum_verify(fs, dir,
-					       (struct ext2_dir_entry *) buf);
+	csum_ok = !c->plan && csum && dir_csum_verify(c->s, r, buf);
 	e2q_namer_init(&n, dir, c->plan);
 	n.casefold = (r->dir_flags & EXT4_CASEFOLD_FL) &&
 		     ext2fs_has_feature_casefold(fs->super);
@@ -332,7 +367,7 @@ void e2q_scramble_dir_block(struct scramble_call *c, const struct role_run *r,
 		make_leaf(fs, buf);
 	e2q_scramble_dirents(c, &n, buf, e2q_dir_block_names_len(fs, buf), 1);
 	if (csum_ok)
-		ext2fs_dir_block_csum_set(fs, dir, (struct ext2_dir_entry *) buf);
+		dir_csum_set(c->s, r, buf);
 	if (c->plan) {
 		err = e2q_plan_block_done(c->plan, blk, &n);
 		if (err && !c->err)

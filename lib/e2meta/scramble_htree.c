@@ -52,7 +52,8 @@ struct hentry {
 	uint32_t lo, hi;	/* the new name's hash: lo <= h <= hi */
 	uint32_t code;		/* the name's number, or E2Q_HTREE_KEEP */
 	uint32_t order;		/* its place among the directory's entries */
-	uint32_t fp;		/* fingerprint of the original name */
+	uint32_t fp;		/* fingerprint of the original name, when
+				 * shorter than E2Q_HTREE_DISTINCT_LEN */
 	uint8_t len;
 	uint8_t wide;		/* not a leaf's own range */
 	char head[2];		/* the original name, when len <= 2 */
@@ -71,6 +72,7 @@ struct hdir {
 	__u32 flags;
 	int casefold, version;
 	const struct ext2fs_nls_table *charset;
+	struct name_hasher hasher;	/* of version, once read_index() set it */
 	uint32_t nblocks;
 	blk64_t *phys;
 	uint8_t *kind;
@@ -79,6 +81,10 @@ struct hdir {
 	struct hentry *e;
 	size_t ne, ecap;
 	uint32_t *codes;	/* by entry order, once named */
+	/* naming (name_start()): the entries by group, claimed one by one */
+	struct hentry *grouped;
+	size_t *group_at;	/* group k: grouped[group_at[k], group_at[k+1]) */
+	size_t ngroups, nshorts, next_group;
 	struct leafrec *leaves;
 	size_t nleaves, leaves_cap;
 	uint32_t cur;		/* the block being collected */
@@ -95,15 +101,7 @@ struct hdir {
 static int name_hash(const struct hdir *d, const char *name, unsigned int len,
 		     uint32_t *hash)
 {
-	ext2_dirhash_t h, minor;
-
-	if (ext2fs_dirhash2(d->version, name, (int) len,
-			    d->casefold ? d->charset : NULL,
-			    d->casefold ? EXT4_CASEFOLD_FL : 0,
-			    d->s->fs->super->s_hash_seed, &h, &minor))
-		return -1;
-	*hash = h;
-	return 0;
+	return e2q_name_hash(&d->hasher, name, len, hash);
 }
 
 /* 32 bits: two names that share them only cost a trial more. */
@@ -277,6 +275,8 @@ static int read_index(struct hdir *d)
 	if (levels > MAX_LEVELS || ext2fs_dirhash(d->version, NULL, 0, NULL,
 						   &h, NULL))
 		return -1;
+	e2q_name_hasher_init(&d->hasher, fs, d->version, d->charset,
+			     d->casefold);
 	d->kind[0] = BLK_ROOT;
 	walk_node(d, 0, ROOT_INFO + 8, 0, levels, 0, (uint64_t) HASH_MAX + 1);
 	return d->err ? -1 : 0;
@@ -345,7 +345,9 @@ static void collect_entry(void *priv, const char *name, unsigned int len)
 	if (!e)
 		return;
 	e->len = (uint8_t) len;
-	e->fp = fingerprint(name, len);
+	/* only names that may repeat (name_group()) need it */
+	if (len < E2Q_HTREE_DISTINCT_LEN)
+		e->fp = fingerprint(name, len);
 	e->code = E2Q_HTREE_KEEP;	/* until it is given a name */
 	memcpy(e->head, name, len < 2 ? len : 2);
 	if (name_hash(d, name, len, &h0)) {
@@ -454,6 +456,7 @@ struct group {
 	const struct hentry *shorts;	/* casefold: entries of <= 2 bytes */
 	size_t nshorts;
 	int distinct;		/* names never repeat: no set */
+	struct e2q_htree_stats *st;	/* the naming thread's own counts */
 };
 
 /* The slot whose range holds h and still waits for a name, or NULL. */
@@ -562,7 +565,7 @@ static void try_name(struct group *g, unsigned int len, uint32_t t)
 static void place_rest(struct group *g, unsigned int len, uint32_t t,
 		       uint64_t budget)
 {
-	struct e2q_htree_stats *st = &g->d->st;
+	struct e2q_htree_stats *st = g->st;
 	size_t i;
 
 	for (i = 0; i < g->n; i++) {
@@ -634,10 +637,11 @@ static uint64_t trial_budget(const struct group *g)
 
 /* Names for the n entries of one length, from e (group_entries()). */
 static errcode_t name_group(struct hdir *d, struct hentry *e, size_t n,
-			    const struct hentry *shorts, size_t nshorts)
+			    const struct hentry *shorts, size_t nshorts,
+			    struct e2q_htree_stats *st)
 {
 	struct group g = { .d = d, .e = e, .n = n, .shorts = shorts,
-			   .nshorts = nshorts };
+			   .nshorts = nshorts, .st = st };
 	unsigned int len = e[0].len;
 	uint32_t space = e2q_htree_name_space(len, d->casefold);
 	uint64_t budget, t, names = 0;
@@ -662,8 +666,8 @@ static errcode_t name_group(struct hdir *d, struct hentry *e, size_t n,
 	budget = space ? space : trial_budget(&g);
 	for (t = 0; g.pending && t < budget; t++)
 		try_name(&g, len, (uint32_t) t);
-	d->st.trials += t;
-	d->st.names += names - g.pending;
+	st->trials += t;
+	st->names += names - g.pending;
 	if (g.pending)
 		place_rest(&g, len, (uint32_t) t, space ? space : 2 * budget);
 	free(g.used.v);
@@ -707,33 +711,69 @@ static struct hentry *group_entries(struct hdir *d)
 	return out;
 }
 
-static errcode_t name_all(struct hdir *d)
+/*
+ * Naming a directory: name_start() groups its entries by length; then the
+ * groups, independent of each other, are named by whichever thread claims
+ * them (name_groups(), on both threads at once); name_end() puts the codes
+ * back in the entries' order.  Each group's names depend on its entries
+ * alone, and the counts are sums: the plan is the same whoever names what.
+ */
+static errcode_t name_start(struct hdir *d)
 {
-	size_t i = 0, j, nshorts = 0;
-	struct hentry *e;
-	errcode_t err = 0;
+	size_t i, j, k;
 
 	if (!d->ne)
 		return 0;
-	e = group_entries(d);
+	d->grouped = group_entries(d);
 	d->codes = malloc(d->ne * sizeof(*d->codes));
-	if (!e || !d->codes) {
-		free(e);
+	d->group_at = malloc((d->ne + 1) * sizeof(*d->group_at));
+	if (!d->grouped || !d->codes || !d->group_at)
 		return ENOMEM;
-	}
-	while (nshorts < d->ne && e[nshorts].len <= 2)
-		nshorts++;
-	while (i < d->ne && !err) {
-		for (j = i + 1; j < d->ne && e[j].len == e[i].len; j++)
+	while (d->nshorts < d->ne && d->grouped[d->nshorts].len <= 2)
+		d->nshorts++;
+	for (i = k = 0; i < d->ne; i = j, k++) {
+		for (j = i + 1; j < d->ne &&
+			    d->grouped[j].len == d->grouped[i].len; j++)
 			;
-		err = name_group(d, e + i, j - i, e, d->casefold ? nshorts : 0);
-		i = j;
+		d->group_at[k] = i;
 	}
+	d->group_at[k] = d->ne;
+	d->ngroups = k;
+	return 0;
+}
+
+/* Names group k of d. */
+static errcode_t name_one_group(struct hdir *d, size_t k,
+				struct e2q_htree_stats *st)
+{
+	struct hentry *e = d->grouped + d->group_at[k];
+
+	return name_group(d, e, d->group_at[k + 1] - d->group_at[k],
+			  d->grouped, d->casefold ? d->nshorts : 0, st);
+}
+
+static void name_end(struct hdir *d)
+{
+	size_t i;
+
 	/* the codes back in the entries' order, as the blocks hold them */
 	for (i = 0; i < d->ne; i++)
-		d->codes[e[i].order] = e[i].code;
-	free(e);
-	return err;
+		d->codes[d->grouped[i].order] = d->grouped[i].code;
+	free(d->grouped);
+	free(d->group_at);
+	d->grouped = NULL;
+	d->group_at = NULL;
+}
+
+static void add_htree_stats(struct e2q_htree_stats *to,
+			    const struct e2q_htree_stats *from)
+{
+	to->dirs += from->dirs;
+	to->linear_dirs += from->linear_dirs;
+	to->names += from->names;
+	to->trials += from->trials;
+	to->kept_short += from->kept_short;
+	to->off_range += from->off_range;
 }
 
 /* ------------------------------------------------------------------ */
@@ -827,6 +867,8 @@ static void free_dir(struct hdir *d)
 	free(d->e);
 	free(d->codes);
 	free(d->leaves);
+	free(d->grouped);
+	free(d->group_at);
 	free(d);
 }
 
@@ -875,32 +917,56 @@ static errcode_t finish_dir(e2q_scrambler *s, struct hdir *d, errcode_t err)
 	if (!err)
 		err = store_plan(d);
 	s->hstats.dirs++;
-	s->hstats.names += d->st.names;
-	s->hstats.trials += d->st.trials;
-	s->hstats.kept_short += d->st.kept_short;
-	s->hstats.off_range += d->st.off_range;
+	add_htree_stats(&s->hstats, &d->st);
 	free_dir(d);
 	return err;
 }
 
 /*
- * Naming is pure computation: a second thread names one directory while
- * prepare() reads the next (and hashes its original names).  The plan is
- * the same as naming them one after the other: each directory's names
- * depend on it alone, and directories join the plan in the same order.
+ * Naming is pure computation, on two threads: a second thread names one
+ * directory while prepare() reads the next (and hashes its original
+ * names), then prepare() names the groups of it that are left, beside the
+ * thread.  The plan is the same as naming them one after the other:
+ * each group's names depend on it alone, and directories join the plan in
+ * the same order.
  */
 struct naming_thread {
 	pthread_t tid;
-	pthread_mutex_t mu;
+	pthread_mutex_t mu;	/* the job, and its groups' claims */
 	pthread_cond_t cv;
 	struct hdir *job;	/* handed over, not yet named */
 	errcode_t err;		/* the job's, once named */
 	int busy, quit, running;
 };
 
+/* Names groups of d, one claim at a time, until none is left. */
+static errcode_t name_groups(struct naming_thread *t, struct hdir *d)
+{
+	struct e2q_htree_stats st;
+	errcode_t err = 0;
+	size_t k;
+
+	memset(&st, 0, sizeof(st));
+	for (;;) {
+		pthread_mutex_lock(&t->mu);
+		k = err ? d->ngroups : d->next_group;
+		if (k < d->ngroups)
+			d->next_group++;
+		pthread_mutex_unlock(&t->mu);
+		if (k >= d->ngroups)
+			break;
+		err = name_one_group(d, k, &st);
+	}
+	pthread_mutex_lock(&t->mu);
+	add_htree_stats(&d->st, &st);
+	pthread_mutex_unlock(&t->mu);
+	return err;
+}
+
 static void *naming_main(void *arg)
 {
 	struct naming_thread *t = arg;
+	errcode_t err;
 
 	pthread_mutex_lock(&t->mu);
 	for (;;) {
@@ -909,8 +975,9 @@ static void *naming_main(void *arg)
 		if (!t->job)
 			break;
 		pthread_mutex_unlock(&t->mu);
-		t->err = name_all(t->job);
+		err = name_groups(t, t->job);
 		pthread_mutex_lock(&t->mu);
+		t->err = err;
 		t->job = NULL;
 		t->busy = 0;
 		pthread_cond_broadcast(&t->cv);
@@ -919,16 +986,22 @@ static void *naming_main(void *arg)
 	return NULL;
 }
 
-/* Waits for the directory in hand to be named; its error. */
-static errcode_t naming_wait(struct naming_thread *t)
+/*
+ * Names, beside the thread, what is left of the directory in hand, then
+ * waits for the thread to be done with it; the first error.
+ */
+static errcode_t naming_finish(struct naming_thread *t, struct hdir *d)
 {
-	errcode_t err;
+	errcode_t err = name_groups(t, d), theirs;
 
 	pthread_mutex_lock(&t->mu);
 	while (t->busy)
 		pthread_cond_wait(&t->cv, &t->mu);
-	err = t->err;
+	theirs = t->err;
 	pthread_mutex_unlock(&t->mu);
+	err = err ? err : theirs;
+	if (!err)
+		name_end(d);
 	return err;
 }
 
@@ -963,7 +1036,10 @@ static void naming_stop(struct naming_thread *t)
 	pthread_cond_destroy(&t->cv);
 }
 
-/* Reads, names and plans each directory, naming on t when it runs. */
+/*
+ * Reads, names and plans each directory: the thread (when it runs) starts
+ * on each directory alone, prepare() joins it once it has read the next.
+ */
 static errcode_t plan_dirs(e2q_scrambler *s, ext2fs_block_bitmap map,
 			   const ext2_ino_t *inos, const __u32 *flags, size_t n,
 			   char *buf)
@@ -978,14 +1054,17 @@ static errcode_t plan_dirs(e2q_scrambler *s, ext2fs_block_bitmap map,
 		err = read_dir(s, map, inos[i], flags[i], buf, &cur);
 		if (err || !cur)
 			continue;
-		if (!t.running) {
-			err = finish_dir(s, cur, name_all(cur));
+		err = name_start(cur);
+		if (err) {
+			free_dir(cur);
 			continue;
 		}
-		if (prev) {
-			named = naming_wait(&t);
-			err = finish_dir(s, prev, named);
+		if (!t.running) {
+			err = finish_dir(s, cur, naming_finish(&t, cur));
+			continue;
 		}
+		if (prev)
+			err = finish_dir(s, prev, naming_finish(&t, prev));
 		prev = cur;
 		if (err) {
 			free_dir(cur);
@@ -995,8 +1074,7 @@ static errcode_t plan_dirs(e2q_scrambler *s, ext2fs_block_bitmap map,
 		}
 	}
 	if (prev) {
-		named = naming_wait(&t);
-		named = finish_dir(s, prev, named);
+		named = finish_dir(s, prev, naming_finish(&t, prev));
 		err = err ? err : named;
 	}
 	naming_stop(&t);
@@ -1051,7 +1129,7 @@ static errcode_t list_htree_dirs(e2q_scrambler *s, ext2_ino_t **ret,
 		if (!k || inos[k - 1] != inos[i])
 			inos[k++] = inos[i];
 	for (i = 0; i < k; i++)
-		flags[i] = e2q_scramble_dir_flags(s->fs, inos[i]);
+		flags[i] = e2q_scramble_dir_flags(s->fs, inos[i], NULL, NULL);
 	*ret = inos;
 	*ret_flags = flags;
 	*n = k;

@@ -12,6 +12,8 @@ struct role_run {
 	enum e2q_meta_role role;
 	__u32 dir_flags;	/* E2Q_META_DIR: the directory's i_flags (read
 				 * once per run, in prepare()); 0 if unreadable */
+	__u32 dir_gen;		/* and its i_generation, for the checksums */
+	int dir_gen_known;	/* the inode could be read */
 };
 
 /*
@@ -81,6 +83,7 @@ struct e2q_scrambler {
 	struct e2q_htree_stats hstats;
 	errcode_t err;			/* a failure inside note_role */
 	int prepared;
+	struct pass_helper *helper;	/* scramble_pass.c, after prepare() */
 };
 
 struct planner;		/* scramble_plan.c: prepare()'s own state */
@@ -136,8 +139,12 @@ void e2q_scramble_dir_block(struct scramble_call *c, const struct role_run *r,
 			    blk64_t blk, char *buf);
 /* The bytes of a directory block that hold entries (not the csum tail). */
 unsigned int e2q_dir_block_names_len(ext2_filsys fs, char *buf);
-/* The i_flags of dir when it is a directory, else 0. */
-__u32 e2q_scramble_dir_flags(ext2_filsys fs, ext2_ino_t dir);
+/*
+ * The i_flags of dir when it is a directory, else 0; when gen is not NULL,
+ * *gen its i_generation and *gen_known whether the inode could be read.
+ */
+__u32 e2q_scramble_dir_flags(ext2_filsys fs, ext2_ino_t dir, int *gen_known,
+			     __u32 *gen);
 /* Writes name number n of length len; 0, or -1 when n does not fit. */
 int e2q_scramble_counter_name(uint32_t n, char *name, unsigned int len,
 			      int casefold);
@@ -150,6 +157,55 @@ const struct htree_block *e2q_htree_block_of(const e2q_scrambler *s,
 					     blk64_t blk);
 /* 1 when dir, an htree directory, was made linear (no plan for it). */
 int e2q_htree_made_linear(const e2q_scrambler *s, ext2_ino_t dir);
+
+/* scramble_hash.c: a name's hash, as ext2fs_dirhash2() gives it */
+struct name_hasher {
+	int version;		/* the directory's, unsigned ones + 3 */
+	int casefold;
+	const struct ext2fs_nls_table *charset;	/* casefold: its charset */
+	const __u32 *seed;	/* the filesystem's s_hash_seed */
+	int ours;		/* half-MD4 of names not casefolded: here */
+	int unsigned_chars;
+	__u32 init[4];		/* the state before the first chunk */
+};
+void e2q_name_hasher_init(struct name_hasher *h, ext2_filsys fs, int version,
+			  const struct ext2fs_nls_table *charset, int casefold);
+/* The major hash of name (low bit clear); -1 when it has none. */
+int e2q_name_hash(const struct name_hasher *h, const char *name,
+		  unsigned int len, uint32_t *hash);
+
+/*
+ * scramble_csum.c: metadata_csum checksums as libext2fs computes them (the
+ * callers test the feature), the crc32c by the CPU when it can.
+ */
+__u32 e2q_crc32c(__u32 crc, const void *buf, size_t len);
+int e2q_inode_csum_verify(ext2_filsys fs, ext2_ino_t ino,
+			  const struct ext2_inode_large *in);
+void e2q_inode_csum_set(ext2_filsys fs, ext2_ino_t ino,
+			struct ext2_inode_large *in);
+/*
+ * A directory leaf with a checksum tail, gen the directory's i_generation:
+ * -1 when the block has no tail (an htree index block, a damaged leaf: for
+ * ext2fs_dir_block_csum_*()).
+ */
+int e2q_dir_leaf_csum_verify(ext2_filsys fs, ext2_ino_t dir, __u32 gen,
+			     const char *buf);
+int e2q_dir_leaf_csum_set(ext2_filsys fs, ext2_ino_t dir, __u32 gen,
+			  char *buf);
+int e2q_xattr_block_csum_verify(ext2_filsys fs, blk64_t blk, const char *buf);
+void e2q_xattr_block_csum_set(ext2_filsys fs, blk64_t blk, char *buf);
+
+/* scramble_pass.c: a second thread for the passes */
+void e2q_pass_helper_start(e2q_scrambler *s);	/* none: not an error */
+void e2q_pass_helper_stop(e2q_scrambler *s);
+/* Scrambles a run on both threads, adds to *counted; -1: no helper. */
+int e2q_pass_helper_run(const e2q_scrambler *s, blk64_t first, blk64_t count,
+			char *data, struct e2q_scramble_stats *counted);
+/* Around libext2fs calls that are not pure (they read and cache). */
+void e2q_scramble_lock(const e2q_scrambler *s);
+void e2q_scramble_unlock(const e2q_scrambler *s);
+errcode_t e2q_scramble_read_inode(const e2q_scrambler *s, ext2_ino_t ino,
+				  struct ext2_inode *inode);
 
 /* scramble_names.c */
 /* Name number code of length len in directory dir (code < E2Q_HTREE_KEEP). */
@@ -174,8 +230,8 @@ void e2q_plan_report(struct planner *p, ext2_ino_t dir, const char *old_name,
 		     const char *new_name, unsigned int len);
 
 /* scramble_attrs.c */
-void e2q_scramble_xattr_block(struct scramble_call *c, ext2_ino_t ino,
-			      blk64_t blk, char *buf);
+void e2q_scramble_xattr_block(struct scramble_call *c, blk64_t blk,
+			      char *buf);
 /* What an inode's system.data (the rest of its inline data) holds. */
 enum e2q_inline_kind {
 	E2Q_INLINE_NONE = 0,	/* file data, or no inline data: kept */

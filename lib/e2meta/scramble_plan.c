@@ -306,5 +306,7 @@ errcode_t e2q_scrambler_prepare(e2q_scrambler *s, ext2fs_block_bitmap map)
 	free(p.wanted);
 	free(p.counters);
 	s->prepared = !err;
+	if (!err && !s->helper)
+		e2q_pass_helper_start(s);
 	return err;
 }

@@ -1,0 +1,194 @@
+/*
+ * scramble_hash.c --- the hash of a directory entry name, as
+ * ext2fs_dirhash2() computes it, for prepare()'s trials (scramble_htree.c):
+ * the original name of every htree entry and each name tried, 5 million
+ * hashes on the benchmark's filesystem.
+ *
+ * The half-MD4 hash (the default of mke2fs), signed or unsigned, of a name
+ * that is not casefolded is computed here; every other case (legacy, TEA,
+ * casefolded names) goes to libext2fs.  libext2fs packs the name into words
+ * one byte at a time, through a function call per 32 bytes, and that cost
+ * more than the MD4 rounds; here a word of 4 bytes is one load.
+ *
+ * The half-MD4 hash of a name of len bytes: a state of four words, the
+ * filesystem's hash seed (MD4's initial words if the seed is zero), goes
+ * through one cut-down MD4 transform per 32 bytes of the name.  The 8 words
+ * of a transform are the bytes big-endian, 4 to a word (as signed chars,
+ * sign-extended, for the signed hash), from the chunk's first byte; a word
+ * the chunk ends in is filled on the left with the padding word, and the
+ * words after it are the padding word: each of its bytes is the number of
+ * bytes of the name left from the chunk on (low 8 bits).  The hash is the
+ * second word of the state, its low bit cleared.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <ext2fs/ext2_fs.h>
+#include <ext2fs/ext2fs.h>
+
+#include "e2meta/scramble_int.h"
+
+#define MD4_CHUNK	32
+#define ROOT2		0x5a827999U	/* sqrt(2), MD4's second round */
+#define ROOT3		0x6ed9eba1U	/* sqrt(3), its third */
+
+void e2q_name_hasher_init(struct name_hasher *h, ext2_filsys fs, int version,
+			  const struct ext2fs_nls_table *charset, int casefold)
+{
+	static const __u32 md4_init[4] = {
+		0x67452301U, 0xefcdab89U, 0x98badcfeU, 0x10325476U };
+	const __u32 *seed = fs->super->s_hash_seed;
+
+	memset(h, 0, sizeof(*h));
+	h->version = version;
+	h->seed = seed;
+	h->charset = casefold ? charset : NULL;
+	h->casefold = casefold;
+	h->ours = !casefold && (version == EXT2_HASH_HALF_MD4 ||
+				version == EXT2_HASH_HALF_MD4_UNSIGNED);
+	h->unsigned_chars = version == EXT2_HASH_HALF_MD4_UNSIGNED;
+	if (seed[0] || seed[1] || seed[2] || seed[3])
+		memcpy(h->init, seed, sizeof(h->init));
+	else
+		memcpy(h->init, md4_init, sizeof(h->init));
+}
+
+static inline __u32 rotl(__u32 x, unsigned int s)
+{
+	return (x << s) | (x >> (32 - s));
+}
+
+#define CHOICE(x, y, z)		((z) ^ ((x) & ((y) ^ (z))))
+#define MAJORITY(x, y, z)	(((x) & (y)) | ((z) & ((x) | (y))))
+#define PARITY(x, y, z)		((x) ^ (y) ^ (z))
+/* a step of MD4 (RFC 1320): a = (a + f(b, c, d) + word) <<< s */
+#define STEP(f, a, b, c, d, word, s)	((a) = rotl((a) + f(b, c, d) + (word), s))
+
+/*
+ * The cut-down MD4 transform of one chunk's 8 words: MD4's three rounds
+ * over 8 words, not 16 (words in the order 0-7, then 1 3 5 7 0 2 4 6,
+ * then 3 7 2 6 1 5 0 4).
+ */
+static void half_md4(__u32 st[4], const __u32 w[8])
+{
+	__u32 a = st[0], b = st[1], c = st[2], d = st[3];
+
+	STEP(CHOICE, a, b, c, d, w[0], 3);
+	STEP(CHOICE, d, a, b, c, w[1], 7);
+	STEP(CHOICE, c, d, a, b, w[2], 11);
+	STEP(CHOICE, b, c, d, a, w[3], 19);
+	STEP(CHOICE, a, b, c, d, w[4], 3);
+	STEP(CHOICE, d, a, b, c, w[5], 7);
+	STEP(CHOICE, c, d, a, b, w[6], 11);
+	STEP(CHOICE, b, c, d, a, w[7], 19);
+
+	STEP(MAJORITY, a, b, c, d, w[1] + ROOT2, 3);
+	STEP(MAJORITY, d, a, b, c, w[3] + ROOT2, 5);
+	STEP(MAJORITY, c, d, a, b, w[5] + ROOT2, 9);
+	STEP(MAJORITY, b, c, d, a, w[7] + ROOT2, 13);
+	STEP(MAJORITY, a, b, c, d, w[0] + ROOT2, 3);
+	STEP(MAJORITY, d, a, b, c, w[2] + ROOT2, 5);
+	STEP(MAJORITY, c, d, a, b, w[4] + ROOT2, 9);
+	STEP(MAJORITY, b, c, d, a, w[6] + ROOT2, 13);
+
+	STEP(PARITY, a, b, c, d, w[3] + ROOT3, 3);
+	STEP(PARITY, d, a, b, c, w[7] + ROOT3, 9);
+	STEP(PARITY, c, d, a, b, w[2] + ROOT3, 11);
+	STEP(PARITY, b, c, d, a, w[6] + ROOT3, 15);
+	STEP(PARITY, a, b, c, d, w[1] + ROOT3, 3);
+	STEP(PARITY, d, a, b, c, w[5] + ROOT3, 9);
+	STEP(PARITY, c, d, a, b, w[0] + ROOT3, 11);
+	STEP(PARITY, b, c, d, a, w[4] + ROOT3, 15);
+
+	st[0] += a;
+	st[1] += b;
+	st[2] += c;
+	st[3] += d;
+}
+
+static inline __u32 load_be32(const unsigned char *p)
+{
+	__u32 v;
+
+	memcpy(&v, p, 4);
+	return ext2fs_be32_to_cpu(v);
+}
+
+/* n (up to 4) bytes, big-endian, after `into` shifted left by 8n. */
+static __u32 pack_bytes(__u32 into, const unsigned char *p, unsigned int n,
+			int unsigned_chars)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		__u32 c = unsigned_chars ? p[i] : (__u32) (int) (signed char) p[i];
+
+		into = (into << 8) + c;
+	}
+	return into;
+}
+
+/*
+ * The 8 words of the chunk at p, left bytes of the name from p on.  A word
+ * of 4 bytes is one load; under the signed hash, a word with a byte >= 0x80
+ * (its sign carries into the bytes before it) is packed again byte by byte.
+ */
+static void chunk_words(const unsigned char *p, unsigned int left,
+			int unsigned_chars, __u32 w[8])
+{
+	__u32 pad = left | (left << 8), high = 0;
+	unsigned int n = left < MD4_CHUNK ? left : MD4_CHUNK, k;
+
+	pad |= pad << 16;
+	if (n == MD4_CHUNK) {
+		w[0] = load_be32(p);
+		w[1] = load_be32(p + 4);
+		w[2] = load_be32(p + 8);
+		w[3] = load_be32(p + 12);
+		w[4] = load_be32(p + 16);
+		w[5] = load_be32(p + 20);
+		w[6] = load_be32(p + 24);
+		w[7] = load_be32(p + 28);
+		high = w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7];
+	} else {
+		for (k = 0; k < n / 4; k++) {
+			w[k] = load_be32(p + 4 * k);
+			high |= w[k];
+		}
+		w[k++] = pack_bytes(pad, p + 4 * (n / 4), n % 4, unsigned_chars);
+		for (; k < 8; k++)
+			w[k] = pad;
+	}
+	if (unsigned_chars || !(high & 0x80808080U))
+		return;
+	for (k = 0; k < n / 4; k++)
+		if (w[k] & 0x80808080U)
+			w[k] = pack_bytes(0, p + 4 * k, 4, 0);
+}
+
+int e2q_name_hash(const struct name_hasher *h, const char *name,
+		  unsigned int len, uint32_t *hash)
+{
+	const unsigned char *p = (const unsigned char *) name;
+	ext2_dirhash_t major, minor;
+	__u32 st[4], w[8];
+	unsigned int left;
+
+	if (!h->ours) {
+		if (ext2fs_dirhash2(h->version, name, (int) len, h->charset,
+				    h->casefold ? EXT4_CASEFOLD_FL : 0,
+				    h->seed, &major, &minor))
+			return -1;
+		*hash = major;
+		return 0;
+	}
+	memcpy(st, h->init, sizeof(st));
+	for (left = len; left > 0; left -= left < MD4_CHUNK ? left : MD4_CHUNK) {
+		chunk_words(p, left, h->unsigned_chars, w);
+		half_md4(st, w);
+		p += MD4_CHUNK;
+	}
+	*hash = st[1] & ~1U;
+	return 0;
+}
