@@ -292,9 +292,14 @@ byte_cmp() {
 
 # has_string FILE STRING: FILE holds STRING (grep -a -F, or for huge files
 # a search of its data ranges, holes read as zeros and hold no name).
+#
+# Searches of images use grep -z: the lines grep holds in memory then end
+# at every zero byte, where without it all the zeros of an image (its holes)
+# made one line of up to the image's size, copied into memory (0.5 s and
+# 260 MB for 160 MiB).  A string without a zero byte is found all the same.
 has_string() {
 	if [ "$(stat -c %s "$1")" -le $SPARSE_BYTES ]; then
-		grep -q -a -F -- "$2" "$1"
+		grep -z -q -a -F -- "$2" "$1"
 		return
 	fi
 	python3 - "$1" "$2" <<'PYEOF'
