@@ -4,7 +4,7 @@
 # absent IMAGE LIST WHAT: no line of LIST occurs in IMAGE's bytes.
 absent() {
 	local found
-	found=$(grep -a -o -F -f "$2" "$1" | sort -u | head -3)
+	found=$(grep -z -a -o -F -f "$2" "$1" | tr '\0' '\n' | sort -u | head -3)
 	if [ -n "$found" ]; then
 		echo "MISMATCH: $3 found in $1: $found"
 		return 1

@@ -6,7 +6,8 @@
 #
 #   loop_require                    skip unless loop devices and mounts work
 #   loop_tmpfs DIR SIZE             mount a tmpfs of SIZE on DIR
-#   loop_mount_ext4 BACKING MNT     mke2fs BACKING, attach it, mount it on MNT
+#   loop_mount_ext4 BACKING MNT [OPTS]  mke2fs BACKING, attach it, mount it
+#                                   on MNT (with mount -o OPTS)
 
 LOOP_DEVS=() LOOP_MOUNTS=()
 
@@ -37,14 +38,15 @@ loop_tmpfs() {
 }
 
 loop_mount_ext4() {
-	local backing=$1 mnt=$2 dev
+	local backing=$1 mnt=$2 opts=${3:+-o $3} dev
 	mke2fs -q -F -t ext4 -J size=4 -U "$TEST_UUID" \
 		-E "hash_seed=$TEST_HASH_SEED" "$backing" ||
 		fail "mke2fs $backing failed"
 	dev=$(losetup -f --show "$backing") || fail "losetup $backing failed"
 	LOOP_DEVS+=("$dev")
 	mkdir -p "$mnt"
-	mount -t ext4 "$dev" "$mnt" || fail "cannot mount $dev on $mnt"
+	# shellcheck disable=SC2086
+	mount -t ext4 $opts "$dev" "$mnt" || fail "cannot mount $dev on $mnt"
 	LOOP_MOUNTS+=("$mnt")
 	echo "+ ext4 on $dev (over $backing) mounted on $mnt"
 }

@@ -146,47 +146,55 @@ debugfs_w() {
 	fi
 }
 
-# add_xattrs IMAGE: a small in-inode attribute and a large one that needs
-# an xattr block, on two files.
-add_xattrs() {
-	local image=$1
-	fill_file xattr.value 600 xattr
-	debugfs_w "$image" "ea_set /dir1/file2 user.small tiny
+# The extras of build_fs, as debugfs commands for one debugfs -w run (each
+# run reads the group descriptors: seconds on the terabyte filesystems).
+# They read xattr.value, one.block and frag.data (write_extras_files).
+
+# xattrs_cmds: a small in-inode attribute and a large one that needs an
+# xattr block, on two files.
+xattrs_cmds() {
+	echo "ea_set /dir1/file2 user.small tiny
 ea_set -f xattr.value /dir1/file3 user.large
 ea_set -f xattr.value /dir2/file3 trusted.large"
-	rm -f xattr.value
 }
 
-# fragment_file IMAGE FILE: punch every other block of FILE so that it
-# maps many separate runs (extent files then need a tree of depth >= 1).
-# NBLOCKS blocks from block START are punched.
-punch_alternate_blocks() {
-	local image=$1 file=$2 start=$3 count=$4 b cmds=""
+# punch_alternate_cmds FILE START COUNT: punch every other block of FILE,
+# COUNT blocks from block START, so that it maps many separate runs
+# (extent files then need a tree of depth >= 1).
+punch_alternate_cmds() {
+	local file=$1 start=$2 count=$3 b
 	for ((b = start; b < start + count; b += 2)); do
-		cmds+="punch $file $b $b"$'\n'
+		echo "punch $file $b $b"
 	done
-	debugfs_w "$image" "$cmds"
 }
 
-# make_fragmented_file IMAGE BLOCKS: a file written by debugfs into free
-# space made of one-block holes: /frag/filler.* files of one block each are
-# written, every other one is removed, then /frag/fragmented (BLOCKS blocks)
-# is written and lands in the holes.
-make_fragmented_file() {
-	local image=$1 blocks=$2 bs i cmds
-	bs=$(dumpe2fs -h "$image" 2>/dev/null | awk '/^Block size:/ {print $3}')
-	fill_file one.block "$bs" filler
-	fill_file frag.data $((bs * blocks)) fragmented
-	cmds="mkdir /frag"$'\n'
+# fragmented_file_cmds BLOCKS: a file written into free space made of
+# one-block holes: /frag/filler.* files of one block each are written,
+# every other one is removed, then /frag/fragmented (BLOCKS blocks, the
+# size of frag.data) is written and lands in the holes.
+fragmented_file_cmds() {
+	local blocks=$1 i
+	echo "mkdir /frag"
 	for ((i = 0; i < 2 * blocks; i++)); do
-		cmds+="write one.block /frag/filler.$i"$'\n'
+		echo "write one.block /frag/filler.$i"
 	done
 	for ((i = 0; i < 2 * blocks; i += 2)); do
-		cmds+="rm /frag/filler.$i"$'\n'
+		echo "rm /frag/filler.$i"
 	done
-	cmds+="write frag.data /frag/fragmented"$'\n'
-	debugfs_w "$image" "$cmds"
-	rm -f one.block frag.data
+	echo "write frag.data /frag/fragmented"
+}
+
+# add_extras IMAGE BLOCK_SIZE: the xattrs, a fragmented file of 24 blocks
+# and FS_PUNCH blocks of /big punched alternately, in one debugfs run.
+add_extras() {
+	local image=$1 bs=$2
+	fill_file xattr.value 600 xattr
+	fill_file one.block "$bs" filler
+	fill_file frag.data $((bs * 24)) fragmented
+	debugfs_w "$image" "$(xattrs_cmds)
+$(fragmented_file_cmds 24)
+$(punch_alternate_cmds /big 1 "$FS_PUNCH")"
+	rm -f xattr.value one.block frag.data
 }
 
 # write_boot_block IMAGE: put a recognisable pattern in bytes 0..1023, the
@@ -212,7 +220,7 @@ write_boot_block() {
 #   FS_TUNE2FS   tune2fs options applied last, e.g. "-O mmp" (every
 #                read-write open of an mmp filesystem sleeps 10 s, so mmp
 #                is switched on after debugfs and e2fsck -D are done)
-# Then add_xattrs, a fragmented file and punched holes in /big; for 1 KiB
+# Then add_extras: xattrs, a fragmented file and punched holes in /big; for 1 KiB
 # blocks, a pattern in the boot block.
 build_fs() {
 	local image=$1 ext opts optimize
@@ -235,9 +243,7 @@ build_fs() {
 	[ -s "$image" ] || fail "mke2fs did not create $image"
 	dumpe2fs -h "$image" >/dev/null 2>&1 || fail "mke2fs failed on $image"
 	if [ "$FS_NO_TREE" != 1 ] && [ "$FS_NO_EXTRAS" != 1 ]; then
-		add_xattrs "$image"
-		make_fragmented_file "$image" 24
-		punch_alternate_blocks "$image" /big 1 "$FS_PUNCH"
+		add_extras "$image" "$(fs_block_size "$image")"
 	fi
 	# Index the directories (mke2fs -d writes linear ones): e2fsck -D
 	# builds the htree of /bigdir where dir_index is on.  It also brings
@@ -286,9 +292,14 @@ byte_cmp() {
 
 # has_string FILE STRING: FILE holds STRING (grep -a -F, or for huge files
 # a search of its data ranges, holes read as zeros and hold no name).
+#
+# Searches of images use grep -z: the lines grep holds in memory then end
+# at every zero byte, where without it all the zeros of an image (its holes)
+# made one line of up to the image's size, copied into memory (0.5 s and
+# 260 MB for 160 MiB).  A string without a zero byte is found all the same.
 has_string() {
 	if [ "$(stat -c %s "$1")" -le $SPARSE_BYTES ]; then
-		grep -q -a -F -- "$2" "$1"
+		grep -z -q -a -F -- "$2" "$1"
 		return
 	fi
 	python3 - "$1" "$2" <<'PYEOF'
