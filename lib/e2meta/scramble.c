@@ -548,8 +548,8 @@ void e2q_scramble_one_block(struct scramble_call *c, blk64_t blk, char *buf)
 		scramble_superblock(s, buf);	/* copied with -b */
 }
 
-static void add_stats(struct e2q_scramble_stats *to,
-		      const struct e2q_scramble_stats *from)
+void e2q_scramble_add_stats(struct e2q_scramble_stats *to,
+			    const struct e2q_scramble_stats *from)
 {
 	to->names += from->names;
 	to->symlinks += from->symlinks;
@@ -576,6 +576,6 @@ errcode_t e2q_scramble_blocks(const e2q_scrambler *s, blk64_t first,
 		for (i = 0; i < count; i++)
 			e2q_scramble_one_block(&c, first + i, buf + i * bs);
 	if (tally)
-		add_stats(tally, &c.counted);
+		e2q_scramble_add_stats(tally, &c.counted);
 	return 0;
 }

@@ -195,6 +195,10 @@ int e2q_dir_leaf_csum_set(ext2_filsys fs, ext2_ino_t dir, __u32 gen,
 int e2q_xattr_block_csum_verify(ext2_filsys fs, blk64_t blk, const char *buf);
 void e2q_xattr_block_csum_set(ext2_filsys fs, blk64_t blk, char *buf);
 
+/* scramble.c: adds the counts of `from` to `to` */
+void e2q_scramble_add_stats(struct e2q_scramble_stats *to,
+			    const struct e2q_scramble_stats *from);
+
 /* scramble_pass.c: a second thread for the passes */
 void e2q_pass_helper_start(e2q_scrambler *s);	/* none: not an error */
 void e2q_pass_helper_stop(e2q_scrambler *s);

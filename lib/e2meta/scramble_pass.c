@@ -84,16 +84,6 @@ static void scramble_claims(struct pass_helper *h, struct scramble_call *c)
 	}
 }
 
-static void add_counts(struct e2q_scramble_stats *to,
-		       const struct e2q_scramble_stats *from)
-{
-	to->names += from->names;
-	to->symlinks += from->symlinks;
-	to->xattr_values += from->xattr_values;
-	to->htree_dirs += from->htree_dirs;
-	to->journal_blocks += from->journal_blocks;
-}
-
 static void *helper_main(void *arg)
 {
 	struct pass_helper *h = arg;
@@ -111,7 +101,7 @@ static void *helper_main(void *arg)
 		pthread_mutex_unlock(&h->mu);
 		scramble_claims(h, &c);
 		pthread_mutex_lock(&h->mu);
-		add_counts(&h->theirs, &c.counted);
+		e2q_scramble_add_stats(&h->theirs, &c.counted);
 		h->working = 0;
 		pthread_cond_broadcast(&h->cv);
 	}
@@ -144,9 +134,9 @@ int e2q_pass_helper_run(const e2q_scrambler *s, blk64_t first, blk64_t count,
 		h->closed = h->gen;	/* not begun: it will not be */
 	while (h->working == h->gen)
 		pthread_cond_wait(&h->cv, &h->mu);
-	add_counts(&c.counted, &h->theirs);
+	e2q_scramble_add_stats(&c.counted, &h->theirs);
 	pthread_mutex_unlock(&h->mu);
-	add_counts(counted, &c.counted);
+	e2q_scramble_add_stats(counted, &c.counted);
 	return 0;
 }
 
