@@ -196,11 +196,12 @@ static const struct {
  * 10 to 15% faster on metadata for the same size.  The switch is one of
  * zstd's experimental parameters, whose number may change between
  * versions: it is set only when the library is the one this was built
- * against, and ignored when refused (the output is then zstd's default's).
+ * against (1.5.2 or later, for ZSTD_ps_disable), and ignored when refused
+ * (the output is then zstd's default's).
  */
 static void zstd_prefer_hash_chain(ZSTD_CCtx *cctx)
 {
-#if defined(ZSTD_c_useRowMatchFinder)
+#if defined(ZSTD_c_useRowMatchFinder) && ZSTD_VERSION_NUMBER >= 10502
 	if (ZSTD_versionNumber() == ZSTD_VERSION_NUMBER)
 		(void) ZSTD_CCtx_setParameter(cctx, ZSTD_c_useRowMatchFinder,
 					      ZSTD_ps_disable);
