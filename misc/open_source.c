@@ -84,6 +84,10 @@ static io_manager io_manager_of(int is_qcow)
 	return is_qcow ? e2q_qcow_io_manager : unix_io_manager;
 }
 
+/*
+ * EXT2_FLAG_THREADS: the channel may be read from several threads at once
+ * (-s scrambles and names beside the pass); unix_io then locks its cache.
+ */
 static errcode_t open_at(const struct e2q_options *o, int is_qcow, int flags,
 			 blk64_t superblock, unsigned int bs, ext2_filsys *fs)
 {
@@ -91,8 +95,8 @@ static errcode_t open_at(const struct e2q_options *o, int is_qcow, int flags,
 
 	io_options_of(o, is_qcow, io_opts, sizeof(io_opts));
 	*fs = NULL;
-	return ext2fs_open2(o->source, io_opts, flags, (int) superblock, bs,
-			    io_manager_of(is_qcow), fs);
+	return ext2fs_open2(o->source, io_opts, flags | EXT2_FLAG_THREADS,
+			    (int) superblock, bs, io_manager_of(is_qcow), fs);
 }
 
 /* The modes that walk with e2q_meta_mark() read an external journal too */

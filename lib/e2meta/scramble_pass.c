@@ -5,7 +5,10 @@
  * a pure function of its bytes and the plan, so the bytes are the same
  * whoever scrambles it; the counts are sums.
  *
- * The thread starts when prepare() ends and stops in e2q_scrambler_free().
+ * The thread starts when prepare() ends and stops in e2q_scrambler_free(),
+ * when the source's channel may be read from two threads at once
+ * (CHANNEL_FLAGS_THREADS: the caller reads runs while the thread may read
+ * an inode).
  * What scrambling asks of libext2fs that is not pure (ext2fs_read_inode(),
  * which caches, and the checksums of blocks that read the inode) goes
  * through e2q_scramble_lock().  A run the thread has not begun by the time
@@ -142,10 +145,14 @@ int e2q_pass_helper_run(const e2q_scrambler *s, blk64_t first, blk64_t count,
 
 void e2q_pass_helper_start(e2q_scrambler *s)
 {
-	struct pass_helper *h = calloc(1, sizeof(*h));
+	struct pass_helper *h;
 
-	if (!h)
+	/* it reads inodes while the caller reads runs: one channel */
+	if (!(s->fs->io->flags & CHANNEL_FLAGS_THREADS))
 		return;		/* scrambled by the caller alone */
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return;
 	h->s = s;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);

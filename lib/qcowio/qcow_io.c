@@ -6,12 +6,15 @@
  * uses.  The option "snapshot" reopens the image on that snapshot:
  * ext2fs_open2() applies io options right after the open, before it reads
  * anything.  A failed reopen leaves the channel without an image: reads
- * then fail with EXT2_ET_MAGIC_IO_CHANNEL.
+ * then fail with EXT2_ET_MAGIC_IO_CHANNEL.  Reads may come from several
+ * threads at once (CHANNEL_FLAGS_THREADS): one at a time goes through the
+ * reader, whose table cache is the channel's.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +25,7 @@
 
 struct qcow_io_private {
 	int fd;
+	pthread_mutex_t read_lock;	/* img, problem and stats, in reads */
 	e2q_qcow_image *img;
 	struct e2q_qcow_problem problem;
 	struct struct_io_stats stats;
@@ -88,6 +92,7 @@ static errcode_t new_channel(const char *name, struct qcow_io_private *priv,
 		return ENOMEM;
 	}
 	io->magic = EXT2_ET_MAGIC_IO_CHANNEL;
+	io->flags = CHANNEL_FLAGS_THREADS;
 	io->manager = e2q_qcow_io_manager;
 	io->block_size = 1024;
 	io->refcount = 1;
@@ -111,6 +116,7 @@ static errcode_t qcow_io_open(const char *name, int flags, io_channel *ret)
 	if (!priv)
 		return ENOMEM;
 	priv->stats.num_fields = 2;
+	pthread_mutex_init(&priv->read_lock, NULL);
 	priv->fd = open_file(name);
 	err = priv->fd < 0 ? (errcode_t) errno : open_image(priv, NULL);
 	if (!err)
@@ -119,6 +125,7 @@ static errcode_t qcow_io_open(const char *name, int flags, io_channel *ret)
 		e2q_qcow_close(priv->img);
 		if (priv->fd >= 0)
 			close(priv->fd);
+		pthread_mutex_destroy(&priv->read_lock);
 		free(priv);
 	}
 	return err;
@@ -134,6 +141,7 @@ static errcode_t qcow_io_close(io_channel channel)
 		return 0;
 	e2q_qcow_close(priv->img);
 	close(priv->fd);
+	pthread_mutex_destroy(&priv->read_lock);
 	free(priv);
 	free(channel->name);
 	free(channel);
@@ -163,6 +171,7 @@ static errcode_t read_bytes(io_channel channel, uint64_t offset, size_t size,
 		avail = vsize - offset < size ? (size_t) (vsize - offset)
 					      : size;
 	memset((char *) data + avail, 0, size - avail);
+	pthread_mutex_lock(&priv->read_lock);
 	if (avail)
 		err = e2q_qcow_pread(priv->img, data, avail, offset,
 				     &priv->problem);
@@ -170,6 +179,7 @@ static errcode_t read_bytes(io_channel channel, uint64_t offset, size_t size,
 		err = EXT2_ET_SHORT_READ;
 	if (!err)
 		priv->stats.bytes_read += size;
+	pthread_mutex_unlock(&priv->read_lock);
 	return err;
 }
 
