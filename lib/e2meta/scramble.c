@@ -41,12 +41,12 @@ void e2q_scrambler_free(e2q_scrambler *s)
 	if (!s)
 		return;
 	e2q_pass_helper_stop(s);
+	e2q_naming_stop(s);
 	free(s->runs);
 	free(s->itables);
 	free(s->planned);
 	free(s->starts);
 	free(s->hblocks);
-	free(s->codes);
 	free(s->linear_dirs);
 	free(s);
 }
@@ -572,10 +572,10 @@ errcode_t e2q_scramble_blocks(const e2q_scrambler *s, blk64_t first,
 	if (first * bs <= SUPERBLOCK_OFFSET &&
 	    (first + count) * bs >= SUPERBLOCK_OFFSET + SUPERBLOCK_OFFSET)
 		scramble_superblock(s, buf + SUPERBLOCK_OFFSET - first * bs);
-	if (e2q_pass_helper_run(s, first, count, buf, &c.counted) < 0)
+	if (e2q_pass_helper_run(s, first, count, buf, &c) < 0)
 		for (i = 0; i < count; i++)
 			e2q_scramble_one_block(&c, first + i, buf + i * bs);
 	if (tally)
 		e2q_scramble_add_stats(tally, &c.counted);
-	return 0;
+	return c.err;
 }

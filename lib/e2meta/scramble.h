@@ -44,17 +44,25 @@
  * 0 (in practice, a directory's blocks after its first), and 8 per name
  * length such a block carries on; for htree directories, 40 bytes per
  * block and 4 per entry.  prepare() also holds, while it runs, a counter
- * per (directory, name length), a 1 MiB read buffer, and for two htree
- * directories at a time about 40 bytes per entry and 21 per block.
- * Threads: prepare() names a directory on a second thread while it reads
- * the next, and then beside it; from the end of prepare() to
- * e2q_scrambler_free(), a thread scrambles blocks of each run beside the
- * caller of e2q_scramble_blocks() (which must not be called from two
- * threads at once).  Checksums use the CPU's crc32 instruction when it has
- * one.
+ * per (directory, name length) and a 1 MiB read buffer; until an htree
+ * directory is named, 33 bytes per block, and while it is, about 70 per
+ * entry (a few directories at a time).
+ * Threads: the names of htree directories are chosen by a thread of their
+ * own (scramble_naming.c), from prepare() on: it reads their leaves, in
+ * the order of their first block, and names them, while prepare() goes on
+ * and the passes run; a pass that meets a leaf whose directory is not
+ * named yet names it beside the thread.  From the end of prepare() to
+ * e2q_scrambler_free(), another thread scrambles blocks of each run beside
+ * the caller of e2q_scramble_blocks() (which must not be called from two
+ * threads at once).  Both read through fs->io beside the caller: only when
+ * the channel allows it (CHANNEL_FLAGS_THREADS; else the leaves are read in
+ * prepare() and the caller scrambles alone).  Checksums use the CPU's
+ * crc32 instruction when it has one.
  * Errors: errno values (ENOMEM; EINVAL: scrambling before prepare()); a
  * directory block that prepare() cannot read is left out of the plan, and
- * the read that follows, the export's own, reports the failure.
+ * the read that follows, the export's own, reports the failure; an htree
+ * leaf that naming could not read, or a directory whose naming failed,
+ * fails e2q_scramble_blocks() (its names zeroed in the buffer).
  */
 #ifndef E2Q_SCRAMBLE_H
 #define E2Q_SCRAMBLE_H

@@ -355,9 +355,18 @@ void e2q_scramble_dir_block(struct scramble_call *c, const struct role_run *r,
 	n.casefold = (r->dir_flags & EXT4_CASEFOLD_FL) &&
 		     ext2fs_has_feature_casefold(fs->super);
 	if (hb) {
+		const struct hdir *d;
+
+		err = e2q_naming_wait(c->s, hb->job, &d);
+		if (!err && e2q_htree_leaf_codes(d, hb->slot, &n.codes,
+						 &n.ncodes))
+			err = EXT2_ET_SHORT_READ;	/* unread by naming */
+		if (err) {
+			memset(buf, 0, fs->blocksize);	/* nothing shows */
+			c->err = c->err ? c->err : err;
+			return;
+		}
 		n.by_codes = 1;
-		n.codes = c->s->codes + hb->at;
-		n.ncodes = hb->n;
 	} else if (c->plan) {
 		n.from_counters = 1;
 	} else {

@@ -28,7 +28,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,18 +79,29 @@ struct hdir {
 	uint64_t *leaf_next;
 	struct hentry *e;
 	size_t ne, ecap;
+	char *names;		/* the original names, one after the other */
+	size_t names_len, names_cap;
 	uint32_t *codes;	/* by entry order, once named */
-	/* naming (name_start()): the entries by group, claimed one by one */
+	/* naming (name_start()): the entries by group (name length) */
 	struct hentry *grouped;
-	size_t *group_at;	/* group k: grouped[group_at[k], group_at[k+1]) */
-	size_t ngroups, nshorts, next_group;
+	uint32_t *group_at;	/* group k: grouped[group_at[k], group_at[k+1]) */
+	size_t ngroups, nshorts;
 	struct leafrec *leaves;
 	size_t nleaves, leaves_cap;
+	/*
+	 * The leaf blocks the plan holds (is_leaf_slot()), in block order:
+	 * slot i is block slot_lblk[i], its entries' codes are
+	 * codes[slot_first[i], + slot_count[i]), once read.
+	 */
+	uint32_t nslots;
+	uint32_t *slot_lblk, *slot_first, *slot_count;
+	int leaves_read;
 	uint32_t cur;		/* the block being collected */
 	errcode_t err;
 	char *buf;		/* READ_BLOCKS blocks */
-	struct e2q_htree_stats st;	/* what naming it did */
 };
+
+#define SLOT_UNREAD	0xffffffffU
 
 #define READ_BLOCKS	64
 
@@ -335,28 +345,58 @@ static void set_target(const struct hdir *d, struct hentry *e, uint32_t h0)
 	}
 }
 
-static void collect_entry(void *priv, const char *name, unsigned int len)
+/* Where e's new name must hash to, from its original name's hash. */
+static void target_of(const struct hdir *d, struct hentry *e, const char *name)
 {
-	struct hdir *d = priv;
-	struct hentry *e;
 	uint32_t h0 = 0;
 
-	e = new_entry(d);
-	if (!e)
-		return;
-	e->len = (uint8_t) len;
-	/* only names that may repeat (name_group()) need it */
-	if (len < E2Q_HTREE_DISTINCT_LEN)
-		e->fp = fingerprint(name, len);
-	e->code = E2Q_HTREE_KEEP;	/* until it is given a name */
-	memcpy(e->head, name, len < 2 ? len : 2);
-	if (name_hash(d, name, len, &h0)) {
+	if (name_hash(d, name, e->len, &h0)) {
 		e->lo = 0;		/* no hash to keep: any name */
 		e->hi = HASH_MAX;
 		e->wide = 1;
 		return;
 	}
 	set_target(d, e, h0);
+}
+
+static int keep_name(struct hdir *d, const char *name, unsigned int len)
+{
+	if (d->names_len + len > d->names_cap) {
+		size_t cap = d->names_cap ? 2 * d->names_cap : 4096;
+		char *t;
+
+		while (cap < d->names_len + len)
+			cap *= 2;
+		t = realloc(d->names, cap);
+		if (!t)
+			return -1;
+		d->names = t;
+		d->names_cap = cap;
+	}
+	memcpy(d->names + d->names_len, name, len);
+	d->names_len += len;
+	return 0;
+}
+
+/* The entry, its name kept for target_of() (the naming queue's work). */
+static void collect_entry(void *priv, const char *name, unsigned int len)
+{
+	struct hdir *d = priv;
+	struct hentry *e;
+
+	e = new_entry(d);
+	if (!e)
+		return;
+	if (keep_name(d, name, len)) {
+		d->err = ENOMEM;
+		return;
+	}
+	e->len = (uint8_t) len;
+	/* only names that may repeat (name_group()) need it */
+	if (len < E2Q_HTREE_DISTINCT_LEN)
+		e->fp = fingerprint(name, len);
+	e->code = E2Q_HTREE_KEEP;	/* until it is given a name */
+	memcpy(e->head, name, len < 2 ? len : 2);
 }
 
 static errcode_t add_leafrec(struct hdir *d, uint32_t lblk, uint32_t first)
@@ -391,31 +431,62 @@ static void collect_block(struct hdir *d, uint32_t lblk, char *buf)
 		d->err = add_leafrec(d, lblk, first);
 }
 
-/* Reads the leaves (every block but index blocks) in runs, and collects. */
+/* A leaf of the plan: every block of the export but the index blocks. */
+static int is_leaf_slot(const struct hdir *d, uint32_t lblk)
+{
+	return lblk > 0 && d->kind[lblk] != BLK_NODE &&
+	       wanted_block(d, d->phys[lblk]);
+}
+
+/*
+ * Reads the leaves in runs of consecutive blocks, and collects; the slots
+ * of a run that cannot be read stay SLOT_UNREAD (the pass, reading them,
+ * will say why).  Not the map: it may run beside the pass, on any thread.
+ */
 static void collect_leaves(struct hdir *d)
 {
 	unsigned int bs = d->s->fs->blocksize;
-	uint32_t l = 1, k;
+	uint32_t slot = 0, k, i;
 
-	while (l < d->nblocks && !d->err) {
-		if (d->kind[l] == BLK_NODE || !wanted_block(d, d->phys[l])) {
-			l++;
-			continue;
-		}
-		for (k = 1; k < READ_BLOCKS && l + k < d->nblocks &&
-			    d->kind[l + k] != BLK_NODE &&
-			    d->phys[l + k] == d->phys[l] + k &&
-			    wanted_block(d, d->phys[l + k]); k++)
+	while (slot < d->nslots && !d->err) {
+		const uint32_t *lb = d->slot_lblk + slot;
+
+		for (k = 1; k < READ_BLOCKS && slot + k < d->nslots &&
+			    lb[k] == lb[0] + k &&
+			    d->phys[lb[k]] == d->phys[lb[0]] + k; k++)
 			;
-		if (io_channel_read_blk64(d->s->fs->io, d->phys[l], (int) k,
-					  d->buf) == 0) {
-			uint32_t i;
-
-			for (i = 0; i < k && !d->err; i++)
-				collect_block(d, l + i, d->buf + i * bs);
-		}
-		l += k;
+		if (io_channel_read_blk64(d->s->fs->io, d->phys[lb[0]],
+					  (int) k, d->buf) == 0)
+			for (i = 0; i < k && !d->err; i++) {
+				d->slot_first[slot + i] = (uint32_t) d->ne;
+				collect_block(d, lb[i], d->buf + i * bs);
+				d->slot_count[slot + i] = (uint32_t) d->ne -
+					d->slot_first[slot + i];
+			}
+		slot += k;
 	}
+}
+
+/* Reads and collects the leaves, in a buffer of its own when it has none. */
+static errcode_t read_leaves(struct hdir *d)
+{
+	char *own = NULL;
+
+	if (d->leaves_read)
+		return 0;
+	if (!d->buf) {
+		own = malloc((size_t) READ_BLOCKS * d->s->fs->blocksize);
+		if (!own)
+			return ENOMEM;
+		d->buf = own;
+	}
+	collect_leaves(d);
+	d->leaves_read = 1;
+	if (own) {
+		free(own);
+		d->buf = NULL;
+	}
+	return d->err;
 }
 
 /* ------------------------------------------------------------------ */
@@ -714,9 +785,9 @@ static struct hentry *group_entries(struct hdir *d)
 /*
  * Naming a directory: name_start() groups its entries by length; then the
  * groups, independent of each other, are named by whichever thread claims
- * them (name_groups(), on both threads at once); name_end() puts the codes
- * back in the entries' order.  Each group's names depend on its entries
- * alone, and the counts are sums: the plan is the same whoever names what.
+ * them (scramble_naming.c); e2q_htree_name_end() puts the codes back in the
+ * entries' order.  Each group's names depend on its entries alone, and the
+ * counts are sums: the plan is the same whoever names what.
  */
 static errcode_t name_start(struct hdir *d)
 {
@@ -726,25 +797,28 @@ static errcode_t name_start(struct hdir *d)
 		return 0;
 	d->grouped = group_entries(d);
 	d->codes = malloc(d->ne * sizeof(*d->codes));
-	d->group_at = malloc((d->ne + 1) * sizeof(*d->group_at));
-	if (!d->grouped || !d->codes || !d->group_at)
+	if (!d->grouped || !d->codes)
 		return ENOMEM;
 	while (d->nshorts < d->ne && d->grouped[d->nshorts].len <= 2)
 		d->nshorts++;
+	for (i = 1, k = 1; i < d->ne; i++)
+		k += d->grouped[i].len != d->grouped[i - 1].len;
+	d->group_at = malloc((k + 1) * sizeof(*d->group_at));
+	if (!d->group_at)
+		return ENOMEM;
 	for (i = k = 0; i < d->ne; i = j, k++) {
 		for (j = i + 1; j < d->ne &&
 			    d->grouped[j].len == d->grouped[i].len; j++)
 			;
-		d->group_at[k] = i;
+		d->group_at[k] = (uint32_t) i;
 	}
-	d->group_at[k] = d->ne;
+	d->group_at[k] = (uint32_t) d->ne;
 	d->ngroups = k;
 	return 0;
 }
 
-/* Names group k of d. */
-static errcode_t name_one_group(struct hdir *d, size_t k,
-				struct e2q_htree_stats *st)
+errcode_t e2q_htree_name_group(struct hdir *d, size_t k,
+			       struct e2q_htree_stats *st)
 {
 	struct hentry *e = d->grouped + d->group_at[k];
 
@@ -752,21 +826,8 @@ static errcode_t name_one_group(struct hdir *d, size_t k,
 			  d->grouped, d->casefold ? d->nshorts : 0, st);
 }
 
-static void name_end(struct hdir *d)
-{
-	size_t i;
-
-	/* the codes back in the entries' order, as the blocks hold them */
-	for (i = 0; i < d->ne; i++)
-		d->codes[d->grouped[i].order] = d->grouped[i].code;
-	free(d->grouped);
-	free(d->group_at);
-	d->grouped = NULL;
-	d->group_at = NULL;
-}
-
-static void add_htree_stats(struct e2q_htree_stats *to,
-			    const struct e2q_htree_stats *from)
+void e2q_htree_add_stats(struct e2q_htree_stats *to,
+			 const struct e2q_htree_stats *from)
 {
 	to->dirs += from->dirs;
 	to->linear_dirs += from->linear_dirs;
@@ -794,50 +855,49 @@ static errcode_t add_hblock(e2q_scrambler *s, const struct htree_block *b)
 	return 0;
 }
 
-static errcode_t add_codes(e2q_scrambler *s, const uint32_t *codes, size_t n)
-{
-	if (s->ncodes + n > s->codes_cap) {
-		size_t cap = s->codes_cap ? s->codes_cap : 1024;
-		uint32_t *t;
-
-		while (cap < s->ncodes + n)
-			cap *= 2;
-		t = realloc(s->codes, cap * sizeof(*t));
-		if (!t)
-			return ENOMEM;
-		s->codes = t;
-		s->codes_cap = cap;
-	}
-	if (n)
-		memcpy(s->codes + s->ncodes, codes, n * sizeof(*codes));
-	s->ncodes += n;
-	return 0;
-}
-
-static errcode_t store_plan(struct hdir *d)
+/*
+ * Its blocks: index blocks, and leaves by their slot (collect_leaves()),
+ * whose names naming job `job` gives (e2q_htree_leaf_codes()).
+ */
+static errcode_t store_plan(struct hdir *d, uint32_t job)
 {
 	e2q_scrambler *s = d->s;
 	errcode_t err = 0;
-	size_t i;
 	uint32_t l;
 
-	for (l = 0; l < d->nblocks && !err; l++)
+	for (l = 0; l < d->nblocks; l++)
+		d->nslots += is_leaf_slot(d, l);
+	d->slot_lblk = malloc((d->nslots + 1) * sizeof(uint32_t));
+	d->slot_first = malloc((d->nslots + 1) * sizeof(uint32_t));
+	d->slot_count = malloc((d->nslots + 1) * sizeof(uint32_t));
+	if (!d->slot_lblk || !d->slot_first || !d->slot_count)
+		return ENOMEM;
+	memset(d->slot_count, 0xff, d->nslots * sizeof(uint32_t));
+	d->nslots = 0;
+	for (l = 0; l < d->nblocks && !err; l++) {
 		if ((d->kind[l] == BLK_ROOT || d->kind[l] == BLK_NODE) &&
 		    wanted_block(d, d->phys[l]))
 			err = add_hblock(s, &(struct htree_block) {
 				d->phys[l], d->ino, 0, 0, E2Q_HTREE_INDEX,
 				d->casefold });
-	for (i = 0; i < d->nleaves && !err; i++) {
-		const struct leafrec *r = &d->leaves[i];
-
-		err = add_hblock(s, &(struct htree_block) {
-			d->phys[r->lblk], d->ino, r->count, s->ncodes,
-			E2Q_HTREE_LEAF, d->casefold });
-		if (!err)
-			err = add_codes(s, r->count ? d->codes + r->first : NULL,
-					r->count);
+		else if (is_leaf_slot(d, l)) {
+			d->slot_lblk[d->nslots] = l;
+			err = add_hblock(s, &(struct htree_block) {
+				d->phys[l], d->ino, d->nslots++, job,
+				E2Q_HTREE_LEAF, d->casefold });
+		}
 	}
 	return err;
+}
+
+int e2q_htree_leaf_codes(const struct hdir *d, uint32_t slot,
+			 const uint32_t **codes, uint32_t *n)
+{
+	if (slot >= d->nslots || d->slot_count[slot] == SLOT_UNREAD)
+		return -1;
+	*codes = d->codes ? d->codes + d->slot_first[slot] : NULL;
+	*n = d->slot_count[slot];
+	return 0;
 }
 
 static errcode_t add_linear(e2q_scrambler *s, ext2_ino_t ino)
@@ -856,25 +916,95 @@ static errcode_t add_linear(e2q_scrambler *s, ext2_ino_t ino)
 	return 0;
 }
 
-static void free_dir(struct hdir *d)
+/* What d holds until it is named, roughly. */
+static size_t dir_bytes(const struct hdir *d)
 {
-	if (!d)
-		return;
+	return (size_t) d->nblocks * 33 + d->ecap * sizeof(*d->e) +
+	       d->names_cap + d->ne * sizeof(uint32_t);
+}
+
+/* What only reading and planning it needed. */
+static void shed_reading(struct hdir *d)
+{
 	free(d->phys);
+	free(d->names);
 	free(d->kind);
 	free(d->leaf_lo);
 	free(d->leaf_next);
 	free(d->e);
-	free(d->codes);
 	free(d->leaves);
+	d->phys = NULL;
+	d->names = NULL;
+	d->kind = NULL;
+	d->leaf_lo = NULL;
+	d->leaf_next = NULL;
+	d->e = NULL;
+	d->leaves = NULL;
+}
+
+static void free_dir(struct hdir *d)
+{
+	if (!d)
+		return;
+	shed_reading(d);
+	free(d->codes);
 	free(d->grouped);
 	free(d->group_at);
+	free(d->slot_lblk);
+	free(d->slot_first);
+	free(d->slot_count);
 	free(d);
 }
 
+void e2q_htree_dir_free(struct hdir *d)
+{
+	free_dir(d);
+}
+
+void e2q_htree_name_end(struct hdir *d)
+{
+	size_t i;
+
+	/* the codes back in the entries' order, as the blocks hold them */
+	for (i = 0; i < d->ne; i++)
+		d->codes[d->grouped[i].order] = d->grouped[i].code;
+	free(d->grouped);
+	free(d->group_at);
+	d->grouped = NULL;
+	d->group_at = NULL;
+}
+
+errcode_t e2q_htree_targets(struct hdir *d, size_t *ngroups)
+{
+	const char *name;
+	errcode_t err;
+	size_t i, k;
+
+	*ngroups = 0;
+	err = read_leaves(d);
+	if (err)
+		return err;
+	name = d->names;
+	for (i = 0; i < d->nleaves; i++) {
+		const struct leafrec *r = &d->leaves[i];
+
+		d->cur = r->lblk;
+		for (k = r->first; k < r->first + r->count; k++) {
+			target_of(d, &d->e[k], name);
+			name += d->e[k].len;
+		}
+	}
+	err = name_start(d);
+	shed_reading(d);
+	free(d->slot_lblk);
+	d->slot_lblk = NULL;
+	*ngroups = err ? 0 : d->ngroups;
+	return err;
+}
+
 /*
- * Reads directory ino's index and entries (the original hashes included):
- * *ret, to name; NULL when it is made linear.
+ * Reads directory ino's index: *ret, its leaves to read (read_leaves()) and
+ * name; NULL when it is made linear.
  */
 static errcode_t read_dir(e2q_scrambler *s, ext2fs_block_bitmap map,
 			  ext2_ino_t ino, __u32 flags, char *buf,
@@ -901,183 +1031,46 @@ static errcode_t read_dir(e2q_scrambler *s, ext2fs_block_bitmap map,
 		free_dir(d);
 		return err;
 	}
-	collect_leaves(d);
-	err = d->err;
 	d->buf = NULL;		/* the caller's, and read_dir()'s alone */
-	if (err)
-		free_dir(d);
-	else
-		*ret = d;
-	return err;
-}
-
-/* Adds a named directory to the plan, and frees it. */
-static errcode_t finish_dir(e2q_scrambler *s, struct hdir *d, errcode_t err)
-{
-	if (!err)
-		err = store_plan(d);
-	s->hstats.dirs++;
-	add_htree_stats(&s->hstats, &d->st);
-	free_dir(d);
-	return err;
+	*ret = d;
+	return 0;
 }
 
 /*
- * Naming is pure computation, on two threads: a second thread names one
- * directory while prepare() reads the next (and hashes its original
- * names), then prepare() names the groups of it that are left, beside the
- * thread.  The plan is the same as naming them one after the other:
- * each group's names depend on it alone, and directories join the plan in
- * the same order.
- */
-struct naming_thread {
-	pthread_t tid;
-	pthread_mutex_t mu;	/* the job, and its groups' claims */
-	pthread_cond_t cv;
-	struct hdir *job;	/* handed over, not yet named */
-	errcode_t err;		/* the job's, once named */
-	int busy, quit, running;
-};
-
-/* Names groups of d, one claim at a time, until none is left. */
-static errcode_t name_groups(struct naming_thread *t, struct hdir *d)
-{
-	struct e2q_htree_stats st;
-	errcode_t err = 0;
-	size_t k;
-
-	memset(&st, 0, sizeof(st));
-	for (;;) {
-		pthread_mutex_lock(&t->mu);
-		k = err ? d->ngroups : d->next_group;
-		if (k < d->ngroups)
-			d->next_group++;
-		pthread_mutex_unlock(&t->mu);
-		if (k >= d->ngroups)
-			break;
-		err = name_one_group(d, k, &st);
-	}
-	pthread_mutex_lock(&t->mu);
-	add_htree_stats(&d->st, &st);
-	pthread_mutex_unlock(&t->mu);
-	return err;
-}
-
-static void *naming_main(void *arg)
-{
-	struct naming_thread *t = arg;
-	errcode_t err;
-
-	pthread_mutex_lock(&t->mu);
-	for (;;) {
-		while (!t->job && !t->quit)
-			pthread_cond_wait(&t->cv, &t->mu);
-		if (!t->job)
-			break;
-		pthread_mutex_unlock(&t->mu);
-		err = name_groups(t, t->job);
-		pthread_mutex_lock(&t->mu);
-		t->err = err;
-		t->job = NULL;
-		t->busy = 0;
-		pthread_cond_broadcast(&t->cv);
-	}
-	pthread_mutex_unlock(&t->mu);
-	return NULL;
-}
-
-/*
- * Names, beside the thread, what is left of the directory in hand, then
- * waits for the thread to be done with it; the first error.
- */
-static errcode_t naming_finish(struct naming_thread *t, struct hdir *d)
-{
-	errcode_t err = name_groups(t, d), theirs;
-
-	pthread_mutex_lock(&t->mu);
-	while (t->busy)
-		pthread_cond_wait(&t->cv, &t->mu);
-	theirs = t->err;
-	pthread_mutex_unlock(&t->mu);
-	err = err ? err : theirs;
-	if (!err)
-		name_end(d);
-	return err;
-}
-
-static void naming_submit(struct naming_thread *t, struct hdir *d)
-{
-	pthread_mutex_lock(&t->mu);
-	t->job = d;
-	t->busy = 1;
-	t->err = 0;
-	pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->mu);
-}
-
-static void naming_start(struct naming_thread *t)
-{
-	memset(t, 0, sizeof(*t));
-	pthread_mutex_init(&t->mu, NULL);
-	pthread_cond_init(&t->cv, NULL);
-	t->running = pthread_create(&t->tid, NULL, naming_main, t) == 0;
-}
-
-static void naming_stop(struct naming_thread *t)
-{
-	if (t->running) {
-		pthread_mutex_lock(&t->mu);
-		t->quit = 1;
-		pthread_cond_broadcast(&t->cv);
-		pthread_mutex_unlock(&t->mu);
-		pthread_join(t->tid, NULL);
-	}
-	pthread_mutex_destroy(&t->mu);
-	pthread_cond_destroy(&t->cv);
-}
-
-/*
- * Reads, names and plans each directory: the thread (when it runs) starts
- * on each directory alone, prepare() joins it once it has read the next.
+ * Reads each directory's index, in the order of its first block, plans its
+ * blocks and hands it to the naming queue, which reads its leaves and
+ * names it on a thread of its own (scramble_naming.c), when the channel
+ * may be read from two threads; else they are read here.  Naming job i is
+ * the i-th directory kept.
  */
 static errcode_t plan_dirs(e2q_scrambler *s, ext2fs_block_bitmap map,
 			   const ext2_ino_t *inos, const __u32 *flags, size_t n,
 			   char *buf)
 {
-	struct naming_thread t;
-	struct hdir *prev = NULL, *cur;
-	errcode_t err = 0, named;
+	int read_now = !(s->fs->io->flags & CHANNEL_FLAGS_THREADS);
+	struct hdir *d;
+	errcode_t err = 0;
+	uint32_t job = 0;
 	size_t i;
 
-	naming_start(&t);
 	for (i = 0; i < n && !err; i++) {
-		err = read_dir(s, map, inos[i], flags[i], buf, &cur);
-		if (err || !cur)
+		err = read_dir(s, map, inos[i], flags[i], buf, &d);
+		if (err || !d)
 			continue;
-		err = name_start(cur);
+		err = store_plan(d, job);
+		if (!err && read_now) {
+			d->buf = buf;
+			err = read_leaves(d);
+			d->buf = NULL;
+		}
 		if (err) {
-			free_dir(cur);
+			free_dir(d);
 			continue;
 		}
-		if (!t.running) {
-			err = finish_dir(s, cur, naming_finish(&t, cur));
-			continue;
-		}
-		if (prev)
-			err = finish_dir(s, prev, naming_finish(&t, prev));
-		prev = cur;
-		if (err) {
-			free_dir(cur);
-			prev = NULL;
-		} else {
-			naming_submit(&t, cur);
-		}
+		s->hstats.dirs++;
+		err = e2q_naming_add(s, d, dir_bytes(d));
+		job++;
 	}
-	if (prev) {
-		named = finish_dir(s, prev, naming_finish(&t, prev));
-		err = err ? err : named;
-	}
-	naming_stop(&t);
 	return err;
 }
 
@@ -1101,35 +1094,75 @@ static int is_kept_htree(__u32 flags)
 	return (flags & EXT2_INDEX_FL) && !(flags & EXT4_ENCRYPT_FL);
 }
 
-/* The htree directories of the runs, each once, ascending. */
+struct dir_at {
+	ext2_ino_t ino;
+	blk64_t first;		/* its first block in the runs */
+};
+
+static int by_ino_then_blk(const void *a, const void *b)
+{
+	const struct dir_at *x = a, *y = b;
+
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+static int by_first(const void *a, const void *b)
+{
+	const struct dir_at *x = a, *y = b;
+
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* The htree directories of the runs, each once, in the order of its first. */
+static size_t order_htree_dirs(const e2q_scrambler *s, struct dir_at *at)
+{
+	size_t i, k = 0, m = 0;
+
+	for (i = 0; i < s->nruns; i++)
+		if (s->runs[i].role == E2Q_META_DIR &&
+		    is_kept_htree(s->runs[i].dir_flags))
+			at[m++] = (struct dir_at) { s->runs[i].ino,
+						    s->runs[i].first };
+	if (m)
+		qsort(at, m, sizeof(*at), by_ino_then_blk);
+	for (i = 0; i < m; i++)
+		if (!k || at[k - 1].ino != at[i].ino)
+			at[k++] = at[i];
+	if (k)
+		qsort(at, k, sizeof(*at), by_first);
+	return k;
+}
+
 static errcode_t list_htree_dirs(e2q_scrambler *s, ext2_ino_t **ret,
 				 __u32 **ret_flags, size_t *n)
 {
-	size_t i, k = 0, m = 0;
+	size_t i, k = 0;
+	struct dir_at *at;
 	ext2_ino_t *inos;
 	__u32 *flags;
 
 	for (i = 0; i < s->nruns; i++)
 		k += s->runs[i].role == E2Q_META_DIR &&
 		     is_kept_htree(s->runs[i].dir_flags);
+	at = calloc(k ? k : 1, sizeof(*at));
 	inos = calloc(k ? k : 1, sizeof(*inos));
 	flags = calloc(k ? k : 1, sizeof(*flags));
-	if (!inos || !flags) {
+	if (!at || !inos || !flags) {
+		free(at);
 		free(inos);
 		free(flags);
 		return ENOMEM;
 	}
-	for (i = 0; i < s->nruns; i++)
-		if (s->runs[i].role == E2Q_META_DIR &&
-		    is_kept_htree(s->runs[i].dir_flags))
-			inos[m++] = s->runs[i].ino;
-	if (m)
-		qsort(inos, m, sizeof(*inos), by_ino);
-	for (i = k = 0; i < m; i++)
-		if (!k || inos[k - 1] != inos[i])
-			inos[k++] = inos[i];
-	for (i = 0; i < k; i++)
+	k = order_htree_dirs(s, at);
+	for (i = 0; i < k; i++) {
+		inos[i] = at[i].ino;
 		flags[i] = e2q_scramble_dir_flags(s->fs, inos[i], NULL, NULL);
+	}
+	free(at);
 	*ret = inos;
 	*ret_flags = flags;
 	*n = k;
@@ -1144,7 +1177,8 @@ errcode_t e2q_htree_plan(e2q_scrambler *s, ext2fs_block_bitmap map)
 	errcode_t err;
 	char *buf;
 
-	s->nhblocks = s->ncodes = s->nlinear = 0;
+	e2q_naming_stop(s);
+	s->nhblocks = s->nlinear = 0;
 	memset(&s->hstats, 0, sizeof(s->hstats));
 	buf = malloc((size_t) READ_BLOCKS * s->fs->blocksize);
 	err = buf ? list_htree_dirs(s, &inos, &flags, &n) : ENOMEM;
@@ -1152,6 +1186,9 @@ errcode_t e2q_htree_plan(e2q_scrambler *s, ext2fs_block_bitmap map)
 		err = plan_dirs(s, map, inos, flags, n, buf);
 	if (!err && s->nhblocks)
 		qsort(s->hblocks, s->nhblocks, sizeof(*s->hblocks), by_blk);
+	if (!err && s->nlinear)
+		qsort(s->linear_dirs, s->nlinear, sizeof(*s->linear_dirs),
+		      by_ino);
 	free(buf);
 	free(inos);
 	free(flags);
@@ -1187,4 +1224,5 @@ void e2q_scrambler_htree_stats(const e2q_scrambler *s,
 			       struct e2q_htree_stats *st)
 {
 	*st = s->hstats;
+	e2q_naming_wait_all(s, st);	/* an error was the passes' to report */
 }

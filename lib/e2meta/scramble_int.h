@@ -47,8 +47,9 @@ struct planned_block {
 /*
  * An htree directory kept with its index (scramble_htree.c): each of its
  * blocks that prepare() planned, by kind.  A leaf's renamed entries, in
- * the order they sit in the block, take their names from codes[at] up to
- * codes[at + n): the number of the name (scramble_names.c), or
+ * the order they sit in the block, take their names from the codes of its
+ * slot in its directory's naming job (scramble_naming.c, once named;
+ * e2q_htree_leaf_codes()): the number of the name (scramble_names.c), or
  * E2Q_HTREE_KEEP.
  */
 enum e2q_htree_kind { E2Q_HTREE_INDEX = 1, E2Q_HTREE_LEAF };
@@ -57,8 +58,8 @@ enum e2q_htree_kind { E2Q_HTREE_INDEX = 1, E2Q_HTREE_LEAF };
 struct htree_block {
 	blk64_t blk;
 	ext2_ino_t dir;
-	uint32_t n;
-	size_t at;
+	uint32_t slot;		/* a leaf: its place in the directory's */
+	uint32_t job;		/* a leaf: its directory's naming job */
 	int kind;		/* enum e2q_htree_kind */
 	int casefold;		/* the directory's names are casefolded */
 };
@@ -76,11 +77,10 @@ struct e2q_scrambler {
 	size_t nstarts, starts_cap;
 	struct htree_block *hblocks;	/* ascending blk */
 	size_t nhblocks, hblocks_cap;
-	uint32_t *codes;
-	size_t ncodes, codes_cap;
+	struct naming_queue *naming;	/* scramble_naming.c: hblocks' codes */
 	ext2_ino_t *linear_dirs;	/* htree dirs made linear, ascending */
 	size_t nlinear, linear_cap;
-	struct e2q_htree_stats hstats;
+	struct e2q_htree_stats hstats;	/* prepare()'s: dirs kept, linear */
 	errcode_t err;			/* a failure inside note_role */
 	int prepared;
 	struct pass_helper *helper;	/* scramble_pass.c, after prepare() */
@@ -158,6 +158,42 @@ const struct htree_block *e2q_htree_block_of(const e2q_scrambler *s,
 /* 1 when dir, an htree directory, was made linear (no plan for it). */
 int e2q_htree_made_linear(const e2q_scrambler *s, ext2_ino_t dir);
 
+/* scramble_htree.c, for the naming queue: a directory read, to name */
+struct hdir;
+/*
+ * Reads d's leaves (when prepare() did not), and sets where each entry's
+ * new name must hash to, from its original name; then the entries by
+ * length, in *ngroups groups.  Once, before any group.
+ */
+errcode_t e2q_htree_targets(struct hdir *d, size_t *ngroups);
+/* Names group k of d (its entries of one length), adding to *st. */
+errcode_t e2q_htree_name_group(struct hdir *d, size_t k,
+			       struct e2q_htree_stats *st);
+/* Every group named: the names' numbers into entry order. */
+void e2q_htree_name_end(struct hdir *d);
+/* Once named: the codes of leaf `slot`; -1 when it could not be read. */
+int e2q_htree_leaf_codes(const struct hdir *d, uint32_t slot,
+			 const uint32_t **codes, uint32_t *n);
+void e2q_htree_dir_free(struct hdir *d);
+void e2q_htree_add_stats(struct e2q_htree_stats *to,
+			 const struct e2q_htree_stats *from);
+
+/*
+ * scramble_naming.c: the naming queue.  Jobs are numbered from 0 in the
+ * order added; add() takes d, which holds `bytes` until named (frees it on
+ * failure), and may name beside the thread before it returns, to bound
+ * the bytes waiting.  wait() names what is left of a job beside the
+ * thread, and gives its directory, named (or the error that stopped its
+ * naming).  stop() ends the thread and frees every job.
+ */
+errcode_t e2q_naming_add(e2q_scrambler *s, struct hdir *d, size_t bytes);
+errcode_t e2q_naming_wait(const e2q_scrambler *s, uint32_t job,
+			  const struct hdir **dir);
+/* Every job done: adds what naming did to *st; the first job's error. */
+errcode_t e2q_naming_wait_all(const e2q_scrambler *s,
+			      struct e2q_htree_stats *st);
+void e2q_naming_stop(e2q_scrambler *s);
+
 /* scramble_hash.c: a name's hash, as ext2fs_dirhash2() gives it */
 struct name_hasher {
 	int version;		/* the directory's, unsigned ones + 3 */
@@ -202,9 +238,12 @@ void e2q_scramble_add_stats(struct e2q_scramble_stats *to,
 /* scramble_pass.c: a second thread for the passes */
 void e2q_pass_helper_start(e2q_scrambler *s);	/* none: not an error */
 void e2q_pass_helper_stop(e2q_scrambler *s);
-/* Scrambles a run on both threads, adds to *counted; -1: no helper. */
+/*
+ * Scrambles a run on both threads, adds the counts and the first error to
+ * *into; -1: no helper.
+ */
 int e2q_pass_helper_run(const e2q_scrambler *s, blk64_t first, blk64_t count,
-			char *data, struct e2q_scramble_stats *counted);
+			char *data, struct scramble_call *into);
 /* Around libext2fs calls that are not pure (they read and cache). */
 void e2q_scramble_lock(const e2q_scrambler *s);
 void e2q_scramble_unlock(const e2q_scrambler *s);

@@ -40,6 +40,7 @@ struct pass_helper {
 	blk64_t first, count, next;
 	char *data;
 	struct e2q_scramble_stats theirs;	/* what the thread counted */
+	errcode_t their_err;
 };
 
 void e2q_scramble_lock(const e2q_scrambler *s)
@@ -105,6 +106,7 @@ static void *helper_main(void *arg)
 		scramble_claims(h, &c);
 		pthread_mutex_lock(&h->mu);
 		e2q_scramble_add_stats(&h->theirs, &c.counted);
+		h->their_err = c.err;
 		h->working = 0;
 		pthread_cond_broadcast(&h->cv);
 	}
@@ -113,7 +115,7 @@ static void *helper_main(void *arg)
 }
 
 int e2q_pass_helper_run(const e2q_scrambler *s, blk64_t first, blk64_t count,
-			char *data, struct e2q_scramble_stats *counted)
+			char *data, struct scramble_call *into)
 {
 	struct pass_helper *h = s->helper;
 	struct scramble_call c = { .s = s };
@@ -126,6 +128,7 @@ int e2q_pass_helper_run(const e2q_scrambler *s, blk64_t first, blk64_t count,
 	h->next = 0;
 	h->data = data;
 	memset(&h->theirs, 0, sizeof(h->theirs));
+	h->their_err = 0;
 	h->gen++;
 	pthread_cond_broadcast(&h->cv);
 	pthread_mutex_unlock(&h->mu);
@@ -138,8 +141,10 @@ int e2q_pass_helper_run(const e2q_scrambler *s, blk64_t first, blk64_t count,
 	while (h->working == h->gen)
 		pthread_cond_wait(&h->cv, &h->mu);
 	e2q_scramble_add_stats(&c.counted, &h->theirs);
+	c.err = c.err ? c.err : h->their_err;
 	pthread_mutex_unlock(&h->mu);
-	e2q_scramble_add_stats(counted, &c.counted);
+	e2q_scramble_add_stats(&into->counted, &c.counted);
+	into->err = into->err ? into->err : c.err;
 	return 0;
 }
 
