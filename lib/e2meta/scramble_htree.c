@@ -44,6 +44,7 @@
 #define WIDE_CHECKS	16		/* wide targets tried per trial */
 #define MAX_TRIALS	(1ULL << 26)	/* per directory and name length */
 #define HASH_MAX	0xffffffffU
+#define HASH_BATCH	8		/* names hashed at once */
 
 enum { BLK_NONE = 0, BLK_ROOT, BLK_NODE, BLK_LEAF };
 
@@ -359,6 +360,32 @@ static void target_of(const struct hdir *d, struct hentry *e, const char *name)
 	set_target(d, e, h0);
 }
 
+/*
+ * target_of() for up to HASH_BATCH entries from e[k] of one block, whose
+ * names follow each other from `name`, hashed at once; where they end.
+ */
+static const char *targets_of(struct hdir *d, size_t k, size_t n,
+			      const char *name)
+{
+	const char *names[HASH_BATCH];
+	unsigned int lens[HASH_BATCH], i;
+	uint32_t h[HASH_BATCH];
+
+	n = n < HASH_BATCH ? n : HASH_BATCH;
+	for (i = 0; i < n; i++) {
+		names[i] = name;
+		lens[i] = d->e[k + i].len;
+		name += lens[i];
+	}
+	if (e2q_name_hash_many(&d->hasher, names, lens, (unsigned int) n, h))
+		for (i = 0; i < n; i++)
+			target_of(d, &d->e[k + i], names[i]);
+	else
+		for (i = 0; i < n; i++)
+			set_target(d, &d->e[k + i], h[i]);
+	return name;
+}
+
 static int keep_name(struct hdir *d, const char *name, unsigned int len)
 {
 	if (d->names_len + len > d->names_cap) {
@@ -611,16 +638,15 @@ static void give(struct group *g, struct hentry *e, uint32_t code,
 	g->pending--;
 }
 
-/* Trial t's name fits a waiting entry: gives it.  */
-static void try_name(struct group *g, unsigned int len, uint32_t t)
+/* Trial t's name, of hash h, fits a waiting entry: gives it. */
+static void place_trial(struct group *g, unsigned int len, uint32_t t,
+			char *name, uint32_t h)
 {
-	char name[EXT2_NAME_LEN];
 	struct slot *sl;
 	struct hentry *e;
-	uint32_t fp = 0, h;
+	uint32_t fp = 0;
 
-	e2q_htree_name(g->d->ino, len, t, g->d->casefold, name);
-	if (!free_name(g, len, name, &fp) || name_hash(g->d, name, len, &h))
+	if (!free_name(g, len, name, &fp))
 		return;
 	sl = g->nslots ? slot_for(g, h) : NULL;
 	if (sl) {
@@ -630,6 +656,32 @@ static void try_name(struct group *g, unsigned int len, uint32_t t)
 	e = g->nwide ? wide_for(g, h) : NULL;
 	if (e)
 		give(g, e, t, fp);
+}
+
+/*
+ * Trials t to t + n - 1 (n <= HASH_BATCH), their names hashed at once, in
+ * order until no entry waits; how many were made.  A name without a hash
+ * (a casefolded one libext2fs refuses) is no trial's.
+ */
+static uint32_t try_names(struct group *g, unsigned int len, uint32_t t,
+			  unsigned int n)
+{
+	char names[HASH_BATCH][EXT2_NAME_LEN];
+	const char *p[HASH_BATCH] = { NULL };
+	unsigned int lens[HASH_BATCH] = { 0 }, i;
+	uint32_t h[HASH_BATCH];
+	int one_by_one;
+
+	for (i = 0; i < n; i++) {
+		e2q_htree_name(g->d->ino, len, t + i, g->d->casefold, names[i]);
+		p[i] = names[i];
+		lens[i] = len;
+	}
+	one_by_one = e2q_name_hash_many(&g->d->hasher, p, lens, n, h) != 0;
+	for (i = 0; i < n && g->pending; i++)
+		if (!one_by_one || !name_hash(g->d, names[i], len, &h[i]))
+			place_trial(g, len, t + i, names[i], h[i]);
+	return i;
 }
 
 /* Entries no trial placed: short ones stay, others take any free name. */
@@ -735,8 +787,9 @@ static errcode_t name_group(struct hdir *d, struct hentry *e, size_t n,
 		fpset_test(&g.used, e[i].fp, 1);
 	g.pending = names = n;
 	budget = space ? space : trial_budget(&g);
-	for (t = 0; g.pending && t < budget; t++)
-		try_name(&g, len, (uint32_t) t);
+	for (t = 0; g.pending && t < budget; )
+		t += try_names(&g, len, (uint32_t) t, budget - t < HASH_BATCH ?
+			       (unsigned int) (budget - t) : HASH_BATCH);
 	st->trials += t;
 	st->names += names - g.pending;
 	if (g.pending)
@@ -989,10 +1042,8 @@ errcode_t e2q_htree_targets(struct hdir *d, size_t *ngroups)
 		const struct leafrec *r = &d->leaves[i];
 
 		d->cur = r->lblk;
-		for (k = r->first; k < r->first + r->count; k++) {
-			target_of(d, &d->e[k], name);
-			name += d->e[k].len;
-		}
+		for (k = r->first; k < r->first + r->count; k += HASH_BATCH)
+			name = targets_of(d, k, r->first + r->count - k, name);
 	}
 	err = name_start(d);
 	shed_reading(d);

@@ -209,6 +209,13 @@ void e2q_name_hasher_init(struct name_hasher *h, ext2_filsys fs, int version,
 /* The major hash of name (low bit clear); -1 when it has none. */
 int e2q_name_hash(const struct name_hasher *h, const char *name,
 		  unsigned int len, uint32_t *hash);
+/*
+ * The hashes of n <= 8 names at once, the same as e2q_name_hash() gives;
+ * -1 when one has none (then hashes[] is partly set).
+ */
+int e2q_name_hash_many(const struct name_hasher *h, const char *const names[],
+		       const unsigned int lens[], unsigned int n,
+		       uint32_t *hashes);
 
 /*
  * scramble_csum.c: metadata_csum checksums as libext2fs computes them (the

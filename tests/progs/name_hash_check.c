@@ -3,7 +3,9 @@
  * (lib/e2meta/scramble_hash.c) against libext2fs's ext2fs_dirhash2(), the
  * oracle: every hash version, signed and unsigned, with a zero and a random
  * seed, casefolded or not, for names of every length from 0 to 255 bytes of
- * random bytes, of bytes >= 0x80 only, and of letters and digits.
+ * random bytes, of bytes >= 0x80 only, and of letters and digits; and its
+ * hash of up to 8 names at once (e2q_name_hash_many()), for 1 to 8 names
+ * of random lengths each.
  *
  * Usage: name_hash_check [ROUNDS]   (names per length and case; default 40)
  * Prints the number of hashes compared; exits 1 at the first difference.
@@ -73,6 +75,44 @@ static int check_one(struct struct_ext2_filsys *fs, int version,
 	return 0;
 }
 
+/* n names of random lengths and kinds, hashed at once, one by one. */
+static int check_many(struct struct_ext2_filsys *fs, int version,
+		      const struct ext2fs_nls_table *charset, int casefold,
+		      unsigned int n)
+{
+	static char store[8][EXT2_NAME_LEN];
+	const char *names[8];
+	unsigned int lens[8], i;
+	uint32_t got[8];
+	ext2_dirhash_t want, minor;
+	struct name_hasher h;
+
+	for (i = 0; i < n; i++) {
+		lens[i] = next_random() % (EXT2_NAME_LEN + 1);
+		if (next_random() % 2)
+			lens[i] %= 40;	/* most names take one chunk */
+		random_name(store[i], lens[i], (int) (next_random() % 3));
+		names[i] = store[i];
+	}
+	e2q_name_hasher_init(&h, fs, version, charset, casefold);
+	if (e2q_name_hash_many(&h, names, lens, n, got))
+		return casefold ? 0 : 1;	/* invalid UTF-8 may have none */
+	for (i = 0; i < n; i++) {
+		if (ext2fs_dirhash2(version, names[i], (int) lens[i],
+				    casefold ? charset : NULL,
+				    casefold ? EXT4_CASEFOLD_FL : 0,
+				    fs->super->s_hash_seed, &want, &minor) ||
+		    got[i] != want) {
+			printf("differ at once: version %d, casefold %d, name "
+			       "%u of %u, length %u: ours %08x, libext2fs "
+			       "%08x\n", version, casefold, i, n, lens[i],
+			       got[i], want);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct struct_ext2_filsys fs;
@@ -102,6 +142,13 @@ int main(int argc, char **argv)
 								return 1;
 						}
 	}
-	printf("%lu hashes the same as ext2fs_dirhash2()\n", n);
+	for (version = 0; version <= EXT2_HASH_TEA_UNSIGNED; version++)
+		for (cf = 0; cf < 2; cf++)
+			for (r = 0; r < rounds * 200; r++, n++)
+				if (check_many(&fs, version, utf8, cf,
+					       1 + r % 8))
+					return 1;
+	printf("%lu hashes (and batches of them) the same as "
+	       "ext2fs_dirhash2()\n", n);
 	return 0;
 }
