@@ -73,40 +73,42 @@ static inline __u32 rotl(__u32 x, unsigned int s)
 #define STEP(f, a, b, c, d, word, s)	((a) = rotl((a) + f(b, c, d) + (word), s))
 
 /*
- * The cut-down MD4 transform of one chunk's 8 words: MD4's three rounds
- * over 8 words, not 16 (words in the order 0-7, then 1 3 5 7 0 2 4 6,
- * then 3 7 2 6 1 5 0 4).
+ * The cut-down MD4 transform of one chunk's 8 words, with step() on words
+ * or on lanes: MD4's three rounds over 8 words, not 16 (words in the order
+ * 0-7, then 1 3 5 7 0 2 4 6, then 3 7 2 6 1 5 0 4).
  */
+#define HALF_MD4_STEPS(step, a, b, c, d, w) do { \
+	step(CHOICE, a, b, c, d, w[0], 3); \
+	step(CHOICE, d, a, b, c, w[1], 7); \
+	step(CHOICE, c, d, a, b, w[2], 11); \
+	step(CHOICE, b, c, d, a, w[3], 19); \
+	step(CHOICE, a, b, c, d, w[4], 3); \
+	step(CHOICE, d, a, b, c, w[5], 7); \
+	step(CHOICE, c, d, a, b, w[6], 11); \
+	step(CHOICE, b, c, d, a, w[7], 19); \
+	step(MAJORITY, a, b, c, d, w[1] + ROOT2, 3); \
+	step(MAJORITY, d, a, b, c, w[3] + ROOT2, 5); \
+	step(MAJORITY, c, d, a, b, w[5] + ROOT2, 9); \
+	step(MAJORITY, b, c, d, a, w[7] + ROOT2, 13); \
+	step(MAJORITY, a, b, c, d, w[0] + ROOT2, 3); \
+	step(MAJORITY, d, a, b, c, w[2] + ROOT2, 5); \
+	step(MAJORITY, c, d, a, b, w[4] + ROOT2, 9); \
+	step(MAJORITY, b, c, d, a, w[6] + ROOT2, 13); \
+	step(PARITY, a, b, c, d, w[3] + ROOT3, 3); \
+	step(PARITY, d, a, b, c, w[7] + ROOT3, 9); \
+	step(PARITY, c, d, a, b, w[2] + ROOT3, 11); \
+	step(PARITY, b, c, d, a, w[6] + ROOT3, 15); \
+	step(PARITY, a, b, c, d, w[1] + ROOT3, 3); \
+	step(PARITY, d, a, b, c, w[5] + ROOT3, 9); \
+	step(PARITY, c, d, a, b, w[0] + ROOT3, 11); \
+	step(PARITY, b, c, d, a, w[4] + ROOT3, 15); \
+} while (0)
+
 static void half_md4(__u32 st[4], const __u32 w[8])
 {
 	__u32 a = st[0], b = st[1], c = st[2], d = st[3];
 
-	STEP(CHOICE, a, b, c, d, w[0], 3);
-	STEP(CHOICE, d, a, b, c, w[1], 7);
-	STEP(CHOICE, c, d, a, b, w[2], 11);
-	STEP(CHOICE, b, c, d, a, w[3], 19);
-	STEP(CHOICE, a, b, c, d, w[4], 3);
-	STEP(CHOICE, d, a, b, c, w[5], 7);
-	STEP(CHOICE, c, d, a, b, w[6], 11);
-	STEP(CHOICE, b, c, d, a, w[7], 19);
-
-	STEP(MAJORITY, a, b, c, d, w[1] + ROOT2, 3);
-	STEP(MAJORITY, d, a, b, c, w[3] + ROOT2, 5);
-	STEP(MAJORITY, c, d, a, b, w[5] + ROOT2, 9);
-	STEP(MAJORITY, b, c, d, a, w[7] + ROOT2, 13);
-	STEP(MAJORITY, a, b, c, d, w[0] + ROOT2, 3);
-	STEP(MAJORITY, d, a, b, c, w[2] + ROOT2, 5);
-	STEP(MAJORITY, c, d, a, b, w[4] + ROOT2, 9);
-	STEP(MAJORITY, b, c, d, a, w[6] + ROOT2, 13);
-
-	STEP(PARITY, a, b, c, d, w[3] + ROOT3, 3);
-	STEP(PARITY, d, a, b, c, w[7] + ROOT3, 9);
-	STEP(PARITY, c, d, a, b, w[2] + ROOT3, 11);
-	STEP(PARITY, b, c, d, a, w[6] + ROOT3, 15);
-	STEP(PARITY, a, b, c, d, w[1] + ROOT3, 3);
-	STEP(PARITY, d, a, b, c, w[5] + ROOT3, 9);
-	STEP(PARITY, c, d, a, b, w[0] + ROOT3, 11);
-	STEP(PARITY, b, c, d, a, w[4] + ROOT3, 15);
+	HALF_MD4_STEPS(STEP, a, b, c, d, w);
 
 	st[0] += a;
 	st[1] += b;
@@ -185,32 +187,7 @@ void half_md4_lanes(lanes8 st[4], const lanes8 w[8], const lanes8 *active)
 #define ROTL_LANES(x, s)	(((x) << (s)) | ((x) >> (32 - (s))))
 #define STEP_LANES(f, a, b, c, d, word, s) \
 	((a) = ROTL_LANES((a) + f(b, c, d) + (word), s))
-	STEP_LANES(CHOICE, a, b, c, d, w[0], 3);
-	STEP_LANES(CHOICE, d, a, b, c, w[1], 7);
-	STEP_LANES(CHOICE, c, d, a, b, w[2], 11);
-	STEP_LANES(CHOICE, b, c, d, a, w[3], 19);
-	STEP_LANES(CHOICE, a, b, c, d, w[4], 3);
-	STEP_LANES(CHOICE, d, a, b, c, w[5], 7);
-	STEP_LANES(CHOICE, c, d, a, b, w[6], 11);
-	STEP_LANES(CHOICE, b, c, d, a, w[7], 19);
-
-	STEP_LANES(MAJORITY, a, b, c, d, w[1] + ROOT2, 3);
-	STEP_LANES(MAJORITY, d, a, b, c, w[3] + ROOT2, 5);
-	STEP_LANES(MAJORITY, c, d, a, b, w[5] + ROOT2, 9);
-	STEP_LANES(MAJORITY, b, c, d, a, w[7] + ROOT2, 13);
-	STEP_LANES(MAJORITY, a, b, c, d, w[0] + ROOT2, 3);
-	STEP_LANES(MAJORITY, d, a, b, c, w[2] + ROOT2, 5);
-	STEP_LANES(MAJORITY, c, d, a, b, w[4] + ROOT2, 9);
-	STEP_LANES(MAJORITY, b, c, d, a, w[6] + ROOT2, 13);
-
-	STEP_LANES(PARITY, a, b, c, d, w[3] + ROOT3, 3);
-	STEP_LANES(PARITY, d, a, b, c, w[7] + ROOT3, 9);
-	STEP_LANES(PARITY, c, d, a, b, w[2] + ROOT3, 11);
-	STEP_LANES(PARITY, b, c, d, a, w[6] + ROOT3, 15);
-	STEP_LANES(PARITY, a, b, c, d, w[1] + ROOT3, 3);
-	STEP_LANES(PARITY, d, a, b, c, w[5] + ROOT3, 9);
-	STEP_LANES(PARITY, c, d, a, b, w[0] + ROOT3, 11);
-	STEP_LANES(PARITY, b, c, d, a, w[4] + ROOT3, 15);
+	HALF_MD4_STEPS(STEP_LANES, a, b, c, d, w);
 #undef STEP_LANES
 #undef ROTL_LANES
 
